@@ -1,0 +1,58 @@
+/**
+ * @node-systemd/notify: tell systemd what your service is doing.
+ *
+ * Every call resolves `true` when the message was sent, `false` when the process
+ * is not supervised (no NOTIFY_SOCKET), and rejects with a NotifyError on bad
+ * input or when the kernel refuses the datagram. Off systemd nothing native is
+ * loaded and no timer is started.
+ */
+import { barrier as sendBarrierAndWait } from './barrier.js';
+import { Notifier, type NotifyAccess, type SendOptions } from './notifier.js';
+import type { NotifyFields } from './protocol.js';
+
+export { NotifyError, isNotifyError, type NotifyErrorCode } from './errors.js';
+export * from './protocol.js';
+export { Notifier, monotonicUsec, type NotifierOptions, type NotifyAccess, type SendOptions } from './notifier.js';
+export {
+  parseNotifySocket,
+  parseWatchdog,
+  parseListenFds,
+  systemdEnvironment,
+  keepEnvironment,
+  LISTEN_FDS_START,
+  MAX_TIMER_MS,
+  type NotifyAddress,
+  type WatchdogSettings,
+  type ListenFd,
+  type EnvironmentSnapshot,
+} from './env.js';
+export type { TransportOptions } from './transport.js';
+
+let shared: Notifier | undefined;
+
+/** The process-wide notifier, talking to $NOTIFY_SOCKET (read once). */
+export function defaultNotifier(): Notifier {
+  return (shared ??= new Notifier());
+}
+
+/** True when NOTIFY_SOCKET was set for this process. */
+export function isSupervised(): boolean {
+  return defaultNotifier().supervised;
+}
+
+export const notify = (fields: NotifyFields, options?: SendOptions): Promise<boolean> => defaultNotifier().notify(fields, options);
+export const ready = (status?: string): Promise<boolean> => defaultNotifier().ready(status);
+export const reloading = (status?: string): Promise<boolean> => defaultNotifier().reloading(status);
+export const stopping = (status?: string): Promise<boolean> => defaultNotifier().stopping(status);
+export const status = (text: string): Promise<boolean> => defaultNotifier().status(text);
+export const errno = (code: number): Promise<boolean> => defaultNotifier().errno(code);
+export const busError = (name: string): Promise<boolean> => defaultNotifier().busError(name);
+export const mainPid = (pid: number): Promise<boolean> => defaultNotifier().mainPid(pid);
+export const watchdogPing = (): Promise<boolean> => defaultNotifier().watchdogPing();
+export const watchdogTrigger = (): Promise<boolean> => defaultNotifier().watchdogTrigger();
+export const setWatchdogTimeout = (ms: number): Promise<boolean> => defaultNotifier().setWatchdogTimeout(ms);
+export const extendTimeout = (ms: number): Promise<boolean> => defaultNotifier().extendTimeout(ms);
+export const notifyAccess = (mode: NotifyAccess): Promise<boolean> => defaultNotifier().notifyAccess(mode);
+export const exitStatus = (code: number): Promise<boolean> => defaultNotifier().exitStatus(code);
+/** Waits until the manager has processed everything sent before (BARRIER=1, v246+). */
+export const barrier = (timeoutMs?: number): Promise<boolean> => sendBarrierAndWait(defaultNotifier(), timeoutMs);

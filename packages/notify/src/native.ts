@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { getSystemErrorName } from 'node:util';
+import { NotifyError } from './errors.js';
+
+/** The Node-API addon (native/notify.c). Failures come back as `-errno`. */
+export interface NativeBinding {
+  socket(): number;
+  connect(fd: number, address: Buffer): number;
+  bind(fd: number, address: Buffer): number;
+  send(fd: number, address: Buffer | null, data: Buffer, fds: readonly number[] | null): number;
+  recv(fd: number): ReceivedDatagram | number;
+  close(fd: number): number;
+  pipe(): [number, number] | number;
+  setCloexec(fd: number): number;
+  socketInfo(fd: number): SocketInfo | number;
+  setReceiveBuffer(fd: number, bytes: number): number;
+}
+
+export interface ReceivedDatagram {
+  data: Buffer;
+  fds: number[];
+  pid: number;
+  uid: number;
+  gid: number;
+  truncated: boolean;
+}
+
+export interface SocketInfo {
+  /** AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10. */
+  family: number;
+  /** SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5. */
+  type: number;
+  listening: boolean;
+}
+
+const packageRoot = join(__dirname, '..');
+let binding: NativeBinding | undefined;
+
+/** Where the loader looks, in order: a local rebuild wins over the prebuilt. */
+export function binaryCandidates(): string[] {
+  // Required lazily: computing the libc reads process.report, which costs a few ms.
+  const { binaryTarget } = require('../scripts/target.cjs') as typeof import('../scripts/target.cjs');
+  const target = binaryTarget();
+  return [
+    join(packageRoot, 'build', 'Release', 'notify.node'),
+    join(packageRoot, 'prebuilds', target.dir, target.file),
+  ];
+}
+
+/**
+ * Loads the addon on first use. Nothing calls this unless a message must really
+ * go out (or a socket-activated fd needs FD_CLOEXEC), so off systemd no native code
+ * is ever loaded.
+ */
+export function loadNative(): NativeBinding {
+  if (binding) return binding;
+  const tried: string[] = [];
+  let lastError: unknown;
+  for (const file of binaryCandidates()) {
+    if (!existsSync(file)) {
+      tried.push(`${file} (missing)`);
+      continue;
+    }
+    try {
+      binding = require(file) as NativeBinding;
+      return binding;
+    } catch (error) {
+      lastError = error;
+      tried.push(`${file} (${(error as Error).message.split('\n')[0]})`);
+    }
+  }
+  const { binaryTarget } = require('../scripts/target.cjs') as typeof import('../scripts/target.cjs');
+  const target = binaryTarget();
+  throw new NotifyError(
+    'ERR_NOTIFY_NATIVE_UNAVAILABLE',
+    `@node-systemd/notify cannot load its native transport for ${target.dir} (${target.libc}) on Node ${process.version}; ` +
+      `NOTIFY_SOCKET is set, so systemd is waiting for messages this process cannot send. Tried: ${tried.join('; ')}. ` +
+      'Fix: reinstall with a C compiler and Node headers available (the install script builds it), ' +
+      'or run `node node_modules/@node-systemd/notify/scripts/build-native.cjs`.',
+    { cause: lastError },
+  );
+}
+
+/** A kernel error from the addon as a Node-style error (`code: 'ENOENT'`, ...). */
+export function systemError(result: number, syscall: string): NodeJS.ErrnoException {
+  const code = getSystemErrorName(result);
+  const error: NodeJS.ErrnoException = new Error(`${syscall} ${code}`);
+  error.code = code;
+  error.errno = result;
+  error.syscall = syscall;
+  return error;
+}

@@ -1,0 +1,39 @@
+// RESULTS.md (and drain.svg) from the sections' stored results.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { benchDir } from './paths.mjs';
+
+export async function writeReport(results) {
+  const parts = [];
+  const allGoals = [];
+  const allNotes = [];
+  for (const result of results) {
+    const section = await import(`../sections/${result.section}.mjs`);
+    const { markdown, goals = [], notes = [], svg } = section.render(result);
+    parts.push(markdown);
+    if (goals.length > 0) {
+      parts.push('');
+      parts.push(goals.map((g) => `- Goal ${g.met ? 'met' : '**missed**'}: ${g.label}: **${g.value}** (goal ${g.goal})`).join('\n'));
+    }
+    if (notes.length > 0) parts.push(`\n${notes.map((n) => `- Note: ${n}`).join('\n')}`);
+    if (svg) writeFileSync(join(benchDir, svg.file), svg.text);
+    for (const g of goals) allGoals.push({ section: result.section, ...g });
+    allNotes.push(...notes.map((n) => `${result.section}: ${n}`));
+  }
+  const missed = allGoals.filter((g) => !g.met);
+  const head = [
+    '# Benchmark results',
+    '',
+    'Written by `pnpm bench` (bench/run.mjs); do not edit by hand. Each section carries the',
+    'setup it ran with. The machines are shared and noisy, so every comparison runs side by',
+    'side in the same run, alternating, and is stated as a ratio.',
+    '',
+    '## Goals',
+    '',
+    allGoals.length === 0 ? 'No section with goals has run yet.' : `${allGoals.length - missed.length} of ${allGoals.length} goals met.`,
+    ...allGoals.map((g) => `- ${g.met ? 'met' : '**MISSED**'} (${g.section}): ${g.label}: ${g.value}, goal ${g.goal}`),
+    '',
+  ];
+  writeFileSync(join(benchDir, 'RESULTS.md'), `${[...head, ...parts.flatMap((p) => [p, ''])].join('\n').trimEnd()}\n`);
+  return [...allGoals.map((g) => `${g.met ? 'met   ' : 'MISSED'} ${g.section}: ${g.label}: ${g.value} (goal ${g.goal})`), ...allNotes].join('\n');
+}

@@ -1,0 +1,135 @@
+// The load client of the drain section, a child process of its own (IPC):
+// IDLE keep-alive connections that made one request and then sit idle, and
+// INFLIGHT connections each with one request to ROUTE (/slow or /stream) still
+// running. Then, told that SIGTERM went out, it opens one new connection during
+// the drain and records what it gets. Raw sockets and a small HTTP/1.1 response
+// parser, so that every reset and every "closed without response" is seen.
+//
+//   node drain-client.mjs <port> <idle> <inflight> <route>
+import net from 'node:net';
+
+const [port, idle, inflight] = process.argv.slice(2, 5).map(Number);
+const route = process.argv[5] ?? '/slow';
+const HOST = '127.0.0.1';
+const now = () => performance.timeOrigin + performance.now();
+
+/** Parses one HTTP/1.1 response (content-length or chunked) from a growing buffer. */
+function parseResponse(buffer) {
+  const headEnd = buffer.indexOf('\r\n\r\n');
+  if (headEnd < 0) return null;
+  const head = buffer.subarray(0, headEnd).toString('latin1').split('\r\n');
+  const status = Number(head[0].split(' ')[1]);
+  const headers = {};
+  for (const line of head.slice(1)) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  let offset = headEnd + 4;
+  if (headers['transfer-encoding'] === 'chunked') {
+    for (;;) {
+      const lineEnd = buffer.indexOf('\r\n', offset);
+      if (lineEnd < 0) return { status, headers, complete: false };
+      const size = parseInt(buffer.subarray(offset, lineEnd).toString('latin1'), 16);
+      offset = lineEnd + 2 + size + 2;
+      if (offset > buffer.length) return { status, headers, complete: false };
+      if (size === 0) return { status, headers, complete: true, length: offset };
+    }
+  }
+  const length = Number(headers['content-length'] ?? 0);
+  return { status, headers, complete: buffer.length >= offset + length, length: offset + length };
+}
+
+/**
+ * One connection that sends `path` and resolves with the outcome of that request:
+ * { ok, status, connection, error, at, closedAt }. The socket stays open after a
+ * response unless the server closes it; `onClose` hears when it does.
+ */
+function request(path) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: HOST });
+    let buffer = Buffer.alloc(0);
+    let settled = false;
+    const conn = { socket, closedAt: undefined, error: undefined, connected: false };
+    const settle = (outcome) => {
+      if (settled) return;
+      settled = true;
+      resolve({ conn, ...outcome, at: now() });
+    };
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      conn.connected = true;
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: bench\r\n\r\n`);
+    });
+    socket.on('data', (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      const response = parseResponse(buffer);
+      if (response?.complete) {
+        settle({ ok: response.status === 200, status: response.status, connection: response.headers.connection ?? '(none)' });
+      }
+    });
+    socket.on('error', (error) => {
+      conn.error = error.code ?? error.message;
+      settle({ ok: false, error: error.code ?? error.message, connected: conn.connected });
+    });
+    socket.on('close', () => {
+      conn.closedAt = now();
+      settle({ ok: false, error: buffer.length > 0 ? 'closed mid-response' : 'closed without response', connected: conn.connected });
+    });
+  });
+}
+
+async function inBatches(count, size, make) {
+  const out = [];
+  for (let i = 0; i < count; i += size) out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - i) }, make))));
+  return out;
+}
+
+const idleResults = await inBatches(idle, 50, () => request('/fast'));
+const idleFailures = idleResults.filter((r) => !r.ok).length;
+const inflightPromises = Array.from({ length: inflight }, () => request(route));
+let newConnection;
+let exitedAt;
+
+process.on('message', async (message) => {
+  if (message.type === 'sigterm') {
+    await new Promise((resolve) => setTimeout(resolve, message.newConnectionAfterMs));
+    const startedAt = now();
+    newConnection = request('/fast').then((r) => ({ ...r, startedAt }));
+  } else if (message.type === 'exited') {
+    exitedAt = message.at;
+    // Whatever has not settled a moment after the server is gone never will.
+    setTimeout(() => finish(), 300).unref();
+  }
+});
+
+let finished = false;
+async function finish() {
+  if (finished) return;
+  finished = true;
+  const timeout = (p, fallback) => Promise.race([p, new Promise((r) => setTimeout(() => r(fallback), 100))]);
+  const results = await Promise.all(inflightPromises.map((p) => timeout(p, { ok: false, error: 'no response before exit' })));
+  const fresh = newConnection ? await timeout(newConnection, { ok: false, error: 'pending', pending: true }) : undefined;
+  let newOutcome = 'not tried';
+  if (fresh) {
+    if (fresh.ok || fresh.status) newOutcome = `served (${fresh.status}, Connection: ${fresh.connection})`;
+    else if (fresh.error === 'ECONNREFUSED') newOutcome = 'refused';
+    else if (fresh.pending) newOutcome = 'queued (no answer)';
+    else if (exitedAt !== undefined && fresh.at >= exitedAt - 5) newOutcome = 'queued, reset at exit';
+    else newOutcome = `accepted and reset (${fresh.error})`;
+  }
+  const idleClosed = idleResults.map((r) => r.conn.closedAt).filter((t) => t !== undefined);
+  process.send({
+    type: 'result',
+    inflight: results.map(({ conn, ...r }) => r),
+    idleFailures,
+    idleClosed: idleClosed.length,
+    lastIdleClosedAt: idleClosed.length ? Math.max(...idleClosed) : undefined,
+    newConnection: newOutcome,
+  });
+  for (const r of [...idleResults, ...results]) r.conn?.socket.destroy();
+  setTimeout(() => process.exit(0), 50);
+}
+
+process.send({ type: 'loaded', idleFailures });
+// Bounded in any case.
+setTimeout(() => finish(), 40_000).unref();

@@ -1,0 +1,241 @@
+// Section 2: the drain. 200 idle keep-alive connections and 20 in-flight 500 ms
+// requests (or streaming responses), then SIGTERM. Each server runs in a child
+// process, the load client in another; rows alternate within every round.
+import { fork, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { FakeNotifyManager } from '@node-systemd/notify/testing';
+import { benchDir } from '../lib/paths.mjs';
+import { median, fmt, fmtRatio, table } from '../lib/stats.mjs';
+import { setupLine } from '../lib/setup.mjs';
+import { drainChart } from '../lib/svg.mjs';
+
+const IDLE = 200;
+const INFLIGHT = 20;
+const SLOW_MS = 500;
+const SIGTERM_AFTER_MS = 100; // after the last in-flight request reached the server
+const NEW_CONNECTION_AFTER_MS = 100; // after SIGTERM
+const CAP_MS = 15_000;
+
+export const ROWS = [
+  { id: 'plain-close', label: 'node:http + server.close()', ours: false },
+  { id: 'http-terminator', label: 'node:http + http-terminator 3.2.0', ours: false },
+  { id: 'stoppable', label: 'node:http + stoppable 1.1.0', ours: false },
+  { id: 'terminus', label: 'node:http + @godaddy/terminus 4.12.1', ours: false },
+  { id: 'fastify-close', label: 'Fastify 5.12.8 + fastify.close() (defaults)', ours: false, capNote: 'waits keepAliveTimeout' },
+  { id: 'ours-http', label: 'ours: node:http + createLifecycle', ours: true },
+  { id: 'ours-express', label: 'ours: Express 5.3.0 + @node-systemd/express', ours: true },
+  { id: 'ours-koa', label: 'ours: Koa 3.3.0 + @node-systemd/koa', ours: true },
+  { id: 'ours-fastify', label: 'ours: Fastify 5.12.8 + @node-systemd/fastify', ours: true },
+];
+
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function deadline(ms, what) {
+  let timer;
+  const promise = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms); });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+async function within(promise, ms, what) {
+  const d = deadline(ms, what);
+  try {
+    return await Promise.race([promise, d.promise]);
+  } finally {
+    d.cancel();
+  }
+}
+
+/** The line of a child's stderr that says what went wrong. */
+export function firstError(stderr) {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^\w*Error\b|ERR_|Cannot find/.test(l)) ?? lines.at(-1) ?? 'no output';
+}
+
+/** One SIGTERM under load against one server variant. */
+async function runOnce(row, route, manager) {
+  const server = spawn(process.execPath, [join(benchDir, 'sections', 'drain-server.mjs'), row.id], {
+    cwd: benchDir, env: { ...process.env, ...manager.env(), SLOW_MS: String(SLOW_MS) }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  server.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-2000); });
+  const starts = [];
+  let port;
+  let onStart;
+  const listeningP = new Promise((resolve, reject) => {
+    createInterface({ input: server.stdout }).on('line', (line) => {
+      const [what, a, b] = line.split(' ');
+      if (what === 'listening') { port = Number(a); resolve(); }
+      if (what === 'start') { starts.push(Number(b)); onStart?.(); }
+    });
+    server.on('exit', (code, signal) => reject(new Error(`server exited (${code ?? signal}) before listening: ${firstError(stderr)}`)));
+  });
+  let exitInfo;
+  const exited = new Promise((resolve) => server.on('exit', (code, signal) => { exitInfo = { code, signal, at: now() }; resolve(); }));
+  let client;
+  try {
+    await within(listeningP, 20_000, `${row.id} listening`);
+    client = fork(join(benchDir, 'sections', 'drain-client.mjs'), [port, IDLE, INFLIGHT, route], { cwd: benchDir, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const messages = [];
+    let onMessage;
+    client.on('message', (m) => { messages.push(m); onMessage?.(); });
+    const waitMessage = (type) => new Promise((resolve) => {
+      const check = () => { const m = messages.find((x) => x.type === type); if (m) resolve(m); };
+      onMessage = check;
+      check();
+    });
+    const loaded = await within(waitMessage('loaded'), 20_000, `${row.id} client load`);
+    await within(new Promise((resolve) => { onStart = () => starts.length >= INFLIGHT && resolve(); onStart(); }), 10_000, `${row.id} in-flight requests`);
+    await sleep(SIGTERM_AFTER_MS);
+    const sigtermAt = now();
+    server.kill('SIGTERM');
+    client.send({ type: 'sigterm', newConnectionAfterMs: NEW_CONNECTION_AFTER_MS });
+    let capped = false;
+    const cap = setTimeout(() => { capped = true; server.kill('SIGKILL'); }, CAP_MS);
+    await exited;
+    clearTimeout(cap);
+    client.send({ type: 'exited', at: exitInfo.at });
+    const result = await within(waitMessage('result'), 10_000, `${row.id} client result`);
+    const failed = result.inflight.filter((r) => !r.ok);
+    return {
+      exitMs: exitInfo.at - sigtermAt,
+      remainderMs: Math.max(...starts) + SLOW_MS - sigtermAt,
+      capped,
+      exit: exitInfo.signal ?? exitInfo.code,
+      failed: failed.length,
+      failures: [...new Set(failed.map((r) => r.error ?? `status ${r.status}`))],
+      connection: [...new Set(result.inflight.filter((r) => r.ok).map((r) => r.connection))],
+      newConnection: result.newConnection,
+      idleFailures: loaded.idleFailures,
+      pid: server.pid,
+    };
+  } finally {
+    if (exitInfo === undefined) server.kill('SIGKILL');
+    if (client && client.exitCode === null) setTimeout(() => client.kill('SIGKILL'), 500).unref();
+  }
+}
+
+function notifySequence(manager, pid) {
+  const mine = manager.messages.filter((m) => m.pid === pid);
+  const seq = [];
+  for (const m of mine) {
+    if (m.fields.READY === '1') seq.push('READY');
+    if (m.fields.STOPPING === '1') seq.push(m.fields.STATUS?.startsWith('draining') ? 'STOPPING+draining' : 'STOPPING');
+    if (m.fields.STATUS === 'drained') seq.push('drained');
+  }
+  return seq.join(' → ');
+}
+
+export async function run({ log, setup, quick }) {
+  const manager = await FakeNotifyManager.start({});
+  const scenarios = [
+    { id: 'slow', route: '/slow', title: `${INFLIGHT} in-flight ${SLOW_MS} ms requests`, rounds: quick ? 1 : 3 },
+    { id: 'stream', route: '/stream', title: `${INFLIGHT} in-flight streaming responses (headers sent before SIGTERM, ${SLOW_MS} ms long)`, rounds: quick ? 1 : 2 },
+  ];
+  const out = [];
+  try {
+    for (const scenario of scenarios) {
+      const rows = ROWS.map((row) => ({ ...row, runs: [], skipped: undefined, notify: undefined }));
+      for (let round = 0; round < scenario.rounds; round++) {
+        const order = rows.map((_, i) => rows[(i + round * 2) % rows.length]);
+        for (const row of order) {
+          if (row.skipped) continue;
+          if (row.capNote && row.runs.length > 0) continue; // capped rows: one run tells all
+          try {
+            const result = await runOnce(row, scenario.route, manager);
+            row.runs.push(result);
+            if (row.ours) row.notify = notifySequence(manager, result.pid);
+            log(`drain ${scenario.id} ${row.id}: exit ${fmt(result.exitMs)} ms${result.capped ? ' (capped)' : ''}, remainder ${fmt(result.remainderMs)} ms, failed ${result.failed}, new connection ${result.newConnection}`);
+          } catch (error) {
+            if (row.runs.length === 0) row.skipped = String(error.message ?? error).slice(0, 300);
+            log(`drain ${scenario.id} ${row.id}: ${row.runs.length === 0 ? 'skipped' : 'run failed'}: ${error.message ?? error}`);
+          }
+          manager.messages.length = 0;
+        }
+      }
+      out.push({
+        ...scenario,
+        rows: rows.map((row) => summarize(row)),
+      });
+    }
+  } finally {
+    manager.close();
+  }
+  return { section: 'drain', setup, idle: IDLE, inflight: INFLIGHT, slowMs: SLOW_MS, sigtermAfterMs: SIGTERM_AFTER_MS, capMs: CAP_MS, scenarios: out };
+}
+
+function summarize(row) {
+  const runs = row.runs;
+  const uniq = (values) => [...new Set(values.flat())];
+  return {
+    id: row.id,
+    label: row.label,
+    ours: row.ours,
+    capNote: row.capNote,
+    skipped: row.skipped,
+    runs: runs.length,
+    exitMs: median(runs.map((r) => r.exitMs)),
+    remainderMs: median(runs.map((r) => r.remainderMs)),
+    ratio: median(runs.map((r) => r.exitMs / r.remainderMs)),
+    worstRatio: Math.max(...runs.map((r) => r.exitMs / r.remainderMs)),
+    capped: runs.some((r) => r.capped),
+    failed: runs.reduce((a, r) => a + r.failed, 0),
+    requests: runs.length * INFLIGHT,
+    failures: uniq(runs.map((r) => r.failures)),
+    connection: uniq(runs.map((r) => r.connection)),
+    newConnection: uniq(runs.map((r) => r.newConnection)),
+    exit: uniq(runs.map((r) => String(r.exit))),
+    notify: row.notify,
+  };
+}
+
+export function render(result) {
+  const lines = ['## 2. Drain on SIGTERM', ''];
+  const goals = [];
+  const notes = [];
+  for (const scenario of result.scenarios) {
+    lines.push(`### ${scenario.title}`);
+    lines.push('');
+    lines.push(setupLine(result.setup, `${result.idle} idle keep-alive connections + ${scenario.title}, SIGTERM ${result.sigtermAfterMs} ms after the last one started, a new connection ${NEW_CONNECTION_AFTER_MS} ms after SIGTERM; ${scenario.rounds} alternating rounds (median); server and client in separate processes; plain TCP port on 127.0.0.1`));
+    lines.push('');
+    const rows = scenario.rows.map((r) => r.skipped
+      ? [r.label, `skipped: ${r.skipped}`, '', '', '', '', '', '', '']
+      : [
+        r.label,
+        r.capped ? `>${result.capMs} (${r.capNote ?? 'capped'})` : fmt(r.exitMs),
+        fmt(r.remainderMs),
+        r.capped ? `>${fmtRatio(result.capMs / r.remainderMs)}` : fmtRatio(r.ratio),
+        `${r.failed}/${r.requests}${r.failures.length ? ` (${r.failures.join(', ')})` : ''}`,
+        r.connection.join(', ') || 'n/a',
+        r.newConnection.join('; '),
+        r.exit.join(', '),
+        r.notify ?? '',
+      ]);
+    lines.push(table(['server', 'SIGTERM→exit ms', 'in-flight remainder ms', 'exit ÷ remainder', 'failed in-flight', 'Connection (in-flight)', 'new connection during drain', 'exit', 'sd_notify (ours)'], rows));
+    lines.push('');
+    for (const r of scenario.rows.filter((x) => x.ours)) {
+      if (r.skipped) {
+        notes.push(`${scenario.id}: ${r.label} did not run: ${r.skipped}`);
+        continue;
+      }
+      goals.push({ ...ratioGoal(`${scenario.id}: ${r.label}: SIGTERM→exit ÷ slowest in-flight remainder (median of ${r.runs}; worst ${r.worstRatio.toFixed(2)}×)`, r.ratio, 1.1) });
+      goals.push({ label: `${scenario.id}: ${r.label}: failed in-flight requests`, value: `${r.failed}/${r.requests}`, goal: '0', met: r.failed === 0 });
+      const reset = r.newConnection.some((o) => o.startsWith('accepted and reset'));
+      goals.push({ label: `${scenario.id}: ${r.label}: new connection during the drain`, value: r.newConnection.join('; '), goal: 'never accepted and reset', met: !reset });
+    }
+  }
+  lines.push('"in-flight remainder" is how long the slowest in-flight request still had to run at SIGTERM; a perfect drain exits right after it. "refused" is what a plain port gives once the listener is closed; under a `.socket` unit or the fd store such a connection waits in systemd\'s queue for the next process instead. A row is capped at 15 s (then SIGKILL).');
+  const slow = result.scenarios.find((s) => s.id === 'slow');
+  return {
+    markdown: lines.join('\n'),
+    goals,
+    notes,
+    svg: slow ? { file: 'drain.svg', text: drainChart(slow.rows, result) } : undefined,
+  };
+}
+
+function ratioGoal(label, value, target) {
+  const met = Number.isFinite(value) && value <= target;
+  return { label, value: Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a', goal: `≤ ${target}×`, met };
+}

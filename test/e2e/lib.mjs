@@ -1,0 +1,207 @@
+// Shared pieces of the end-to-end suite: installing an example as its shipped,
+// hardened units inside a harness container, HTTP helpers, a bounded keep-alive
+// load generator, and polling of `systemctl show`.
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, '../..');
+
+/**
+ * The example under test. Its app is "installed" the way the README says, under
+ * /opt/hello-NAME, as a symlink to the built example in the bound repository (the
+ * pnpm node_modules links are relative and resolve from the real path). The units
+ * are the shipped files, byte for byte; tests only add drop-ins (port, test hooks,
+ * shorter watchdog). E2E_APP_DIR_<NAME>=/path overrides the app directory.
+ */
+export function exampleApp(name) {
+  const exampleDir = path.join(repo, 'examples', `hello-${name}`);
+  const built = fs.existsSync(path.join(exampleDir, 'dist', 'app.js'));
+  const override = process.env[`E2E_APP_DIR_${name.toUpperCase()}`];
+  const standin = path.join(here, 'fixtures', 'standin');
+  // E2E_STANDIN=1 runs the stand-in in place of an example that is not built yet
+  // (development only; the result rows say "stand-in"). Otherwise a missing build fails.
+  const useStandin = !override && !built && process.env.E2E_STANDIN === '1';
+  if (!override && !built && !useStandin) {
+    throw new Error(`examples/hello-${name}/dist/app.js is missing: run \`pnpm build\` first (or E2E_STANDIN=1 for the stand-in app)`);
+  }
+  const appDir = override || (useStandin ? standin : exampleDir);
+  return {
+    name,
+    exampleDir,
+    appDir,
+    standin: appDir === standin,
+    optDir: `/opt/hello-${name}`,
+    service: fs.readFileSync(path.join(exampleDir, 'hello.service'), 'utf8'),
+    socket: fs.readFileSync(path.join(exampleDir, 'hello.socket'), 'utf8'),
+  };
+}
+
+/** Writes /etc/systemd/system/NAME.d/FILE inside the container (no reload). */
+export function dropIn(c, unit, file, text) {
+  return c.writeFile(`/etc/systemd/system/${unit}.d/${file}`, text);
+}
+
+/**
+ * Installs the example's hello.service + hello.socket (socket on 127.0.0.1:port)
+ * and hello-plain.service (the same app and hardening, but listening on a plain
+ * port itself: no socket unit, so it needs the network).
+ */
+export async function installExample(c, app, { port, plainPort, watchdogSec = 3, extraService = '' }) {
+  await c.exec(['ln', '-sfn', app.appDir, app.optDir], { check: true });
+  await c.writeFile('/etc/systemd/system/hello.service', app.service);
+  await c.writeFile('/etc/systemd/system/hello.socket', app.socket);
+  await dropIn(c, 'hello.socket', 'e2e.conf', `[Socket]\nListenStream=\nListenStream=127.0.0.1:${port}\n`);
+  // The stand-in is a single file (dist/ is git-ignored); the examples run dist/app.js.
+  const execStart = app.standin ? `ExecStart=\nExecStart=/usr/bin/node ${app.optDir}/app.js\n` : '';
+  const testHooks = `[Service]\nEnvironment=HELLO_TEST_HOOKS=1\nWatchdogSec=${watchdogSec}s\n${execStart}${extraService}`;
+  await dropIn(c, 'hello.service', 'e2e.conf', testHooks);
+  if (plainPort) {
+    const plain = app.service.replace(/^(Requires|After)=hello\.socket\n/gm, '');
+    await c.writeFile('/etc/systemd/system/hello-plain.service', plain);
+    await dropIn(c, 'hello-plain.service', 'e2e.conf', `${testHooks}
+# A plain port: the app binds 127.0.0.1:${plainPort} itself, so it needs the network.
+Environment=PORT=${plainPort} HOST=127.0.0.1
+PrivateNetwork=no
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+`);
+  }
+  await c.exec(['systemctl', 'daemon-reload'], { check: true, timeoutMs: 60_000 });
+}
+
+/** Stops units and clears their failed state and restart counters between tests. */
+export async function resetUnits(c, ...units) {
+  await c.exec(['systemctl', 'stop', ...units], { timeoutMs: 60_000 });
+  await c.exec(['systemctl', 'reset-failed', ...units], { timeoutMs: 10_000 });
+}
+
+/** One GET, resolving { status, body, headers } (or rejecting with the socket error). */
+export function get(port, pathname = '/', { agent = false, timeoutMs = 30_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: pathname, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls `systemctl show` every intervalMs until `until(props)` is true or timeoutMs
+ * passes; returns every distinct value seen for each property, in order.
+ */
+export async function watchProps(c, unit, props, { until = () => false, timeoutMs = 30_000, intervalMs = 40, stop } = {}) {
+  const seen = Object.fromEntries(props.map((p) => [p, []]));
+  const deadline = Date.now() + timeoutMs;
+  let last = {};
+  while (Date.now() < deadline && !stop?.done) {
+    last = await c.show(unit, props);
+    for (const p of props) if (seen[p].at(-1) !== last[p]) seen[p].push(last[p]);
+    if (until(last)) break;
+    await sleep(intervalMs);
+  }
+  return { seen, last };
+}
+
+/**
+ * A bounded keep-alive load generator on the host: `connections` clients, each
+ * with its own keep-alive socket (agent maxSockets 1), sending GET / back to back
+ * for durationMs. Counts 2xx, non-2xx and errors (by code). Requests that time out
+ * count as errors.
+ */
+export async function runLoad({ port, connections = 10, durationMs = 15_000, path: pathname = '/', requestTimeoutMs = 10_000 }) {
+  const stats = { requests: 0, ok: 0, non2xx: 0, errors: 0, errorCodes: {}, statusCodes: {}, connections, durationMs, firstError: null };
+  const deadline = Date.now() + durationMs;
+  const agents = [];
+  const started = Date.now();
+  async function client() {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    agents.push(agent);
+    while (Date.now() < deadline) {
+      stats.requests++;
+      try {
+        const res = await get(port, pathname, { agent, timeoutMs: requestTimeoutMs });
+        if (res.status >= 200 && res.status < 300) stats.ok++;
+        else {
+          stats.non2xx++;
+          stats.statusCodes[res.status] = (stats.statusCodes[res.status] ?? 0) + 1;
+        }
+      } catch (err) {
+        stats.errors++;
+        const code = err.code ?? err.message;
+        stats.errorCodes[code] = (stats.errorCodes[code] ?? 0) + 1;
+        stats.firstError ??= { at: Date.now() - started, code };
+        await sleep(5); // a refused port fails at once: do not spin
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: connections }, client));
+  for (const a of agents) a.destroy();
+  stats.elapsedMs = Date.now() - started;
+  return stats;
+}
+
+/** Runs `systemctl restart unit` `times` times, spread over the load, and records each. */
+export async function restartsDuring(c, unit, { times = 5, firstAfterMs = 1500, everyMs = 2500 }) {
+  const restarts = [];
+  await sleep(firstAfterMs);
+  for (let i = 0; i < times; i++) {
+    const before = await c.show(unit, ['MainPID']);
+    const r = await c.exec(['systemctl', 'restart', unit], { timeoutMs: 60_000 });
+    const after = await c.show(unit, ['MainPID', 'ActiveState', 'SubState']);
+    restarts.push({ code: r.code, ms: r.ms, oldPid: before.MainPID, newPid: after.MainPID, state: `${after.ActiveState}/${after.SubState}`, stderr: r.stderr.trim() });
+    if (i < times - 1) await sleep(Math.max(0, everyMs - r.ms));
+  }
+  return restarts;
+}
+
+/** Results for RESULTS.md: one JSON per (file, systemd) in test/e2e/results/, then RESULTS.md re-rendered. */
+export function recordResults(key, data) {
+  const dir = path.join(here, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `${key}.json`), `${JSON.stringify(data, null, 2)}\n`);
+  renderResults();
+}
+
+export function renderResults() {
+  const dir = path.join(here, 'results');
+  const rows = fs.existsSync(dir)
+    ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')))
+    : [];
+  const restart = rows.filter((r) => r.kind === 'restart');
+  const fdstore = rows.filter((r) => r.kind === 'fdstore');
+  const fmt = (s) => `${s.requests} requests, ${s.errors} errors, ${s.non2xx} non-2xx${s.errors ? ` (${Object.entries(s.errorCodes).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}`;
+  const lines = [
+    '# End-to-end results under a real systemd',
+    '',
+    'Written by the e2e suite (`pnpm test:e2e`, test/e2e/*.test.mjs) from its last run on',
+    'each row\'s date; do not edit by hand. Load: a keep-alive client on the host',
+    '(one socket per connection, GET / back to back) while `systemctl restart` runs',
+    'inside a systemd-nspawn container booted with the named systemd. "socket unit":',
+    'the shipped hardened hello.service + hello.socket; "plain port": the same app and',
+    'hardening listening on a port itself (no socket unit), the contrast.',
+    '',
+    '| date | systemd | app | setup | connections × s | restarts | requests | failures (errors + non-2xx) | restart ms (median) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const r of [...restart, ...fdstore]) {
+    for (const v of r.variants) {
+      const ms = v.restarts.map((x) => x.ms).sort((a, b) => a - b);
+      const median = ms.length ? ms[Math.floor(ms.length / 2)] : '';
+      lines.push(`| ${r.date} | ${r.systemd} | ${r.app}${r.standin ? ' (stand-in)' : ''} | ${v.setup} | ${v.load.connections} × ${Math.round(v.load.elapsedMs / 1000)} | ${v.restarts.length} | ${v.load.requests} | ${v.load.errors + v.load.non2xx}${v.load.errors ? ` (${Object.entries(v.load.errorCodes).map(([k, n]) => `${k} ${n}`).join(', ')})` : ''} | ${median} |`);
+    }
+  }
+  const notes = rows.flatMap((r) => (r.notes ?? []).map((n) => `- ${r.systemd}, ${r.app}: ${n}`));
+  if (notes.length) lines.push('', '## Notes', '', ...notes);
+  lines.push('');
+  fs.writeFileSync(path.join(here, 'RESULTS.md'), lines.join('\n'));
+  return { fmt };
+}

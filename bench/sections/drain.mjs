@@ -9,6 +9,7 @@ import { benchDir } from '../lib/paths.mjs';
 import { median, fmt, fmtRatio, table } from '../lib/stats.mjs';
 import { setupLine } from '../lib/setup.mjs';
 import { drainChart } from '../lib/svg.mjs';
+import { firstError } from '../lib/servers.mjs';
 
 const IDLE = 200;
 const INFLIGHT = 20;
@@ -45,12 +46,6 @@ async function within(promise, ms, what) {
   } finally {
     d.cancel();
   }
-}
-
-/** The line of a child's stderr that says what went wrong. */
-export function firstError(stderr) {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
-  return lines.find((l) => /^\w*Error\b|ERR_|Cannot find/.test(l)) ?? lines.at(-1) ?? 'no output';
 }
 
 /** One SIGTERM under load against one server variant. */

@@ -4,7 +4,9 @@
 //   node hello-app.mjs <http|express|koa|fastify> <plain|ours>
 //
 // Listens on 127.0.0.1:$PORT (0 = any) and prints "listening <port> <abs ms>",
-// abs ms being performance.timeOrigin + performance.now().
+// abs ms being performance.timeOrigin + performance.now(). With the adapter it
+// takes the socket-activated fd named "http" when systemd passed one, and with
+// BENCH_FDSTORE=1 it stores its listening socket in systemd's fd store.
 import http from 'node:http';
 import { createRequire } from 'node:module';
 
@@ -14,9 +16,10 @@ const PORT = Number(process.env.PORT ?? 0);
 const HOST = '127.0.0.1';
 const HELLO = 'Hello World!';
 const ours = mode === 'ours';
+const lifecycleOptions = process.env.BENCH_FDSTORE === '1' ? { fdStore: true } : {};
 
 function announce(server) {
-  process.stdout.write(`listening ${server.address().port} ${performance.timeOrigin + performance.now()}\n`);
+  process.stdout.write(`listening ${server.address()?.port ?? 'fd'} ${performance.timeOrigin + performance.now()}\n`);
 }
 
 function onceListening(server) {
@@ -29,7 +32,7 @@ function onceListening(server) {
 
 async function serveWith(packageName, app) {
   const { serve } = await import(packageName);
-  const { server } = await serve(app, { port: PORT, host: HOST });
+  const { server } = await serve(app, { port: PORT, host: HOST, ...lifecycleOptions });
   await onceListening(server);
   return server;
 }
@@ -39,7 +42,7 @@ switch (framework) {
     const handler = (req, res) => res.end(HELLO);
     if (ours) {
       const { serveHttp } = await import('@node-systemd/notify');
-      const { server } = await serveHttp(handler, { port: PORT, host: HOST });
+      const { server } = await serveHttp(handler, { port: PORT, host: HOST, ...lifecycleOptions });
       await onceListening(server);
       announce(server);
     } else {
@@ -73,7 +76,7 @@ switch (framework) {
     const app = require('fastify')({ logger: false });
     if (ours) {
       const { default: systemd } = await import('@node-systemd/fastify');
-      await app.register(systemd);
+      await app.register(systemd, lifecycleOptions);
     }
     app.get('/', async () => HELLO);
     if (ours) await app.systemd.listen({ port: PORT, host: HOST });

@@ -46,7 +46,10 @@ const unitFiles = [
   ...find(path.join(root, 'examples'), /\.test\.ts$/),
   ...find(path.join(root, 'test', 'integration'), /\.test\.(ts|mjs)$/),
 ];
-const e2eFiles = find(path.join(root, 'test', 'e2e'), /\.test\.(ts|mjs)$/);
+const e2eFiles = [
+  ...find(path.join(root, 'test', 'harness'), /\.test\.(ts|mjs)$/),
+  ...find(path.join(root, 'test', 'e2e'), /\.test\.(ts|mjs)$/),
+];
 
 let status = 0;
 if (!args.has('--e2e')) status ||= run(unitFiles, 'unit and integration');

@@ -7,7 +7,8 @@
  * loaded and no timer is started.
  */
 import { barrier as sendBarrierAndWait } from './barrier.js';
-import { Notifier, type NotifyAccess, type SendOptions } from './notifier.js';
+import { defaultNotifier } from './default-notifier.js';
+import type { NotifyAccess, SendOptions } from './notifier.js';
 import type { NotifyFields } from './protocol.js';
 
 export { NotifyError, isNotifyError, type NotifyErrorCode } from './errors.js';
@@ -28,17 +29,7 @@ export {
 } from './env.js';
 export type { TransportOptions } from './transport.js';
 
-let shared: Notifier | undefined;
-
-/** The process-wide notifier, talking to $NOTIFY_SOCKET (read once). */
-export function defaultNotifier(): Notifier {
-  return (shared ??= new Notifier());
-}
-
-/** True when NOTIFY_SOCKET was set for this process. */
-export function isSupervised(): boolean {
-  return defaultNotifier().supervised;
-}
+export { defaultNotifier, isSupervised } from './default-notifier.js';
 
 export const notify = (fields: NotifyFields, options?: SendOptions): Promise<boolean> => defaultNotifier().notify(fields, options);
 export const ready = (status?: string): Promise<boolean> => defaultNotifier().ready(status);
@@ -56,3 +47,8 @@ export const notifyAccess = (mode: NotifyAccess): Promise<boolean> => defaultNot
 export const exitStatus = (code: number): Promise<boolean> => defaultNotifier().exitStatus(code);
 /** Waits until the manager has processed everything sent before (BARRIER=1, v246+). */
 export const barrier = (timeoutMs?: number): Promise<boolean> => sendBarrierAndWait(defaultNotifier(), timeoutMs);
+export { startWatchdog, type Watchdog, type WatchdogOptions, type SkipReason } from './watchdog.js';
+export { listenFds, listenFd, listenOptions, describeFd, type ListenFallback, type ListenTarget } from './activation.js';
+export { serverFd, storeFds, storeServer, storedFds, removeStoredFds, type StoreOptions } from './fdstore.js';
+export { warnIfNotReady, type ReadinessWarningOptions } from './readiness.js';
+export type { SocketInfo } from './native.js';

@@ -1,0 +1,83 @@
+import { NotifyError } from './errors.js';
+import { parseListenFds, systemdEnvironment, type ListenFd } from './env.js';
+import { loadNative, systemError, type SocketInfo } from './native.js';
+
+/**
+ * Socket activation (sd_listen_fds(3)): the fds a socket unit, or the fd store,
+ * passed to this process. Read once; FD_CLOEXEC is set on each so child processes
+ * do not inherit listening sockets that are not theirs.
+ */
+let passed: ListenFd[] | undefined;
+
+/** Every fd passed to this process, in order, with its name. [] when none were. */
+export function listenFds(): ListenFd[] {
+  if (passed) return passed;
+  const fds = parseListenFds(systemdEnvironment());
+  if (fds.length > 0) setCloexec(fds);
+  passed = fds;
+  return passed;
+}
+
+function setCloexec(fds: readonly ListenFd[]): void {
+  let native;
+  try {
+    native = loadNative();
+  } catch (error) {
+    // The fds still work; only children would inherit them. Say so and go on.
+    process.emitWarning(`Cannot set FD_CLOEXEC on socket-activated fds: ${(error as Error).message}`, { code: 'NODE_SYSTEMD_CLOEXEC' });
+    return;
+  }
+  for (const { fd } of fds) {
+    const result = native.setCloexec(fd);
+    if (result < 0) {
+      throw new NotifyError('ERR_NOTIFY_ENV_INVALID', `LISTEN_FDS includes fd ${fd}, but it is not open in this process (${systemError(result, 'fcntl').code}).`, {
+        cause: systemError(result, 'fcntl'),
+      });
+    }
+  }
+}
+
+/**
+ * The passed fd with this FileDescriptorName=, or, when `name` is undefined, the
+ * only passed fd (undefined when there are none or several).
+ */
+export function listenFd(name?: string): ListenFd | undefined {
+  const fds = listenFds();
+  if (name === undefined) return fds.length === 1 ? fds[0] : undefined;
+  return fds.find((fd) => fd.name === name);
+}
+
+export interface ListenFallback {
+  /** Which passed fd to use (FileDescriptorName=). Default: the only one. */
+  name?: string;
+  port?: number;
+  host?: string;
+  /** A unix socket path to listen on instead of a port. */
+  path?: string;
+}
+
+export type ListenTarget = { fd: number } | { port: number; host?: string } | { path: string };
+
+/**
+ * Options for `server.listen()`: the socket-activated fd when there is one,
+ * otherwise the fallback port/host (or path). Works for node:http, Express, Koa.
+ */
+export function listenOptions(fallback: ListenFallback = {}): ListenTarget {
+  const passedFd = listenFd(fallback.name);
+  if (passedFd) return { fd: passedFd.fd };
+  if (fallback.path !== undefined) return { path: fallback.path };
+  const port = fallback.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `The fallback port must be an integer from 0 to 65535, got ${String(fallback.port)}.`);
+  }
+  return fallback.host === undefined ? { port } : { port, host: fallback.host };
+}
+
+/** What kind of socket an fd is (family AF_UNIX=1/AF_INET=2/AF_INET6=10, type, listening). */
+export function describeFd(fd: number): SocketInfo {
+  const info = loadNative().socketInfo(fd);
+  if (typeof info === 'number') {
+    throw new NotifyError('ERR_NOTIFY_INVALID_FDS', `fd ${fd} is not a usable socket (${systemError(info, 'getsockopt').code}).`, { cause: systemError(info, 'getsockopt') });
+  }
+  return info;
+}

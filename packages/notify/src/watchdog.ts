@@ -1,0 +1,161 @@
+import { EventEmitter } from 'node:events';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { NotifyError } from './errors.js';
+import { parseWatchdog, systemdEnvironment, type WatchdogSettings } from './env.js';
+import type { Notifier } from './notifier.js';
+import { defaultNotifier } from './default-notifier.js';
+
+/**
+ * Pings the service manager's watchdog (WatchdogSec=) while the service is
+ * healthy. A ping proves more than "the process exists": it is withheld when the
+ * app's health check fails, throws or hangs, and while the event loop lags, so
+ * systemd restarts a service that is up but useless.
+ */
+export interface WatchdogOptions {
+  /** Where to send pings. Default: the process-wide notifier. */
+  notifier?: Notifier;
+  /** The timeout to honour. Default: WATCHDOG_USEC / WATCHDOG_PID of this process. */
+  settings?: WatchdogSettings;
+  /** Ping every `fraction` of the timeout; sd_watchdog_enabled(3) advises half. */
+  fraction?: number;
+  /** Resolves true when the service can do its job. */
+  healthCheck?: () => boolean | Promise<boolean>;
+  /** How long a health check may take before it counts as failed. Default: a quarter of the timeout. */
+  healthCheckTimeoutMs?: number;
+  /** On a failed check: withhold the ping (`skip`, default) or send WATCHDOG=trigger at once. */
+  onUnhealthy?: 'skip' | 'trigger';
+  /** Withhold pings while the event loop's delay (p99 over the last interval) exceeds this. */
+  eventLoop?: { maxDelayMs: number } | false;
+  /** Send failures and failed checks; default process.emitWarning. */
+  onError?: (error: Error) => void;
+}
+
+export type SkipReason = 'unhealthy' | 'health-check-threw' | 'health-check-timeout' | 'event-loop-lag';
+
+export interface Watchdog extends EventEmitter {
+  /** False when no watchdog applies to this process; then nothing runs. */
+  readonly enabled: boolean;
+  /** Time between pings in ms, when enabled. */
+  readonly intervalMs: number | undefined;
+  stop(): void;
+}
+
+class WatchdogTimer extends EventEmitter implements Watchdog {
+  readonly enabled: boolean;
+  readonly intervalMs: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private histogram: IntervalHistogram | undefined;
+  private checking = false;
+  private stopped = false;
+  private checkTimeoutMs = 0;
+
+  constructor(private readonly notifier: Notifier | undefined, settings: WatchdogSettings | undefined, private readonly options: WatchdogOptions) {
+    super();
+    const fraction = options.fraction ?? 0.5;
+    if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1)) {
+      throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `Watchdog fraction must be between 0 and 1 (exclusive), got ${String(fraction)}.`);
+    }
+    if (options.onUnhealthy !== undefined && options.onUnhealthy !== 'skip' && options.onUnhealthy !== 'trigger') {
+      throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `Watchdog onUnhealthy must be "skip" or "trigger", got ${JSON.stringify(options.onUnhealthy)}.`);
+    }
+    if (options.healthCheck !== undefined && typeof options.healthCheck !== 'function') {
+      throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', 'Watchdog healthCheck must be a function returning a boolean or a promise of one.');
+    }
+    const maxDelay = options.eventLoop ? options.eventLoop.maxDelayMs : undefined;
+    if (maxDelay !== undefined && !(typeof maxDelay === 'number' && maxDelay > 0)) {
+      throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `Watchdog eventLoop.maxDelayMs must be a positive number, got ${String(maxDelay)}.`);
+    }
+    this.enabled = settings !== undefined && notifier !== undefined;
+    this.intervalMs = settings ? Math.max(1, Math.floor(settings.timeoutMs * fraction)) : undefined;
+    if (!this.enabled) return;
+    if (maxDelay !== undefined) {
+      this.histogram = monitorEventLoopDelay({ resolution: 10 });
+      this.histogram.enable();
+    }
+    const timeoutMs = settings!.timeoutMs;
+    this.checkTimeoutMs = options.healthCheckTimeoutMs ?? Math.max(1, Math.floor(timeoutMs / 4));
+    // Ping once at start: the first interval may already be most of the budget.
+    void this.tick();
+    this.timer = setInterval(() => void this.tick(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.histogram?.disable();
+  }
+
+  private async tick(): Promise<void> {
+    // A check still running from the last tick has its own timeout; don't stack them.
+    if (this.checking || this.stopped) return;
+    this.checking = true;
+    try {
+      const reason = this.eventLoopLag() ?? (await this.runHealthCheck());
+      if (this.stopped) return;
+      if (reason === undefined) {
+        await this.notifier!.watchdogPing();
+        this.emit('ping');
+        return;
+      }
+      this.emit('skip', reason);
+      if (this.options.onUnhealthy === 'trigger') {
+        await this.notifier!.watchdogTrigger();
+        this.emit('trigger', reason);
+      }
+    } catch (error) {
+      this.report(error as Error);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private eventLoopLag(): SkipReason | undefined {
+    if (!this.histogram || !this.options.eventLoop) return undefined;
+    const p99Ms = this.histogram.percentile(99) / 1e6;
+    this.histogram.reset();
+    return p99Ms > this.options.eventLoop.maxDelayMs ? 'event-loop-lag' : undefined;
+  }
+
+  private async runHealthCheck(): Promise<SkipReason | undefined> {
+    const check = this.options.healthCheck;
+    if (!check) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.checkTimeoutMs);
+      timer.unref();
+    });
+    try {
+      const result = await Promise.race([Promise.resolve().then(check), timeout]);
+      if (result === 'timeout') {
+        this.report(new Error(`Watchdog health check did not answer within ${this.checkTimeoutMs} ms; ping withheld.`));
+        return 'health-check-timeout';
+      }
+      return result === true ? undefined : 'unhealthy';
+    } catch (error) {
+      this.report(new Error(`Watchdog health check threw; ping withheld: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
+      return 'health-check-threw';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private report(error: Error): void {
+    if (this.options.onError) this.options.onError(error);
+    else process.emitWarning(error.message, { code: 'NODE_SYSTEMD_WATCHDOG' });
+  }
+}
+
+/**
+ * Starts pinging when a watchdog applies to this process (WATCHDOG_USEC set and
+ * WATCHDOG_PID unset or ours); otherwise returns a disabled handle and starts no
+ * timer. The timer is unref()ed: it never keeps the process alive.
+ *
+ * Events: 'ping'; 'skip' (reason); 'trigger' (reason).
+ */
+export function startWatchdog(options: WatchdogOptions = {}): Watchdog {
+  const settings = options.settings ?? parseWatchdog(systemdEnvironment());
+  const notifier = options.notifier ?? (settings ? defaultNotifier() : undefined);
+  return new WatchdogTimer(notifier, settings, options);
+}

@@ -1,0 +1,163 @@
+// Checks that are about systemd and the notify core rather than one framework:
+// a STATUS= with a newline, the fd store across `systemctl restart` (no .socket
+// unit), and on 257 Type=notify-reload. One container per call.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { bootContainer, canBootContainer, ensureTrixieRoot, freePort } from '../harness/container.mjs';
+import { get, here, recordResults, repo, restartsDuring, runLoad, sleep, watchProps } from './lib.mjs';
+
+const FIXTURES = '/opt/fixtures';
+const count = (text, re) => text.split('\n').filter((l) => re.test(l)).length;
+
+/** The shipped hardened unit of hello-fastify, turned into a plain-port service running a fixture. */
+function hardenedFixtureUnit({ execStart, type = 'notify', extra = '' }) {
+  const shipped = fs.readFileSync(path.join(repo, 'examples', 'hello-fastify', 'hello.service'), 'utf8');
+  return shipped
+    .replace(/^(Requires|After)=hello\.socket\n/gm, '')
+    .replace(/^Type=notify$/m, `Type=${type}`)
+    .replace(/^ExecStart=.*$/m, `ExecStart=${execStart}`)
+    .replace(/^WorkingDirectory=.*$/m, `WorkingDirectory=${FIXTURES}`)
+    .replace(/^PrivateNetwork=yes$/m, 'PrivateNetwork=no')
+    .replace(/^RestrictAddressFamilies=AF_UNIX$/m, 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6')
+    .replace(/^\[Install\]/m, `${extra}\n[Install]`);
+}
+
+export function defineEdgeSuite({ systemd = '252', loadSeconds = 15, restarts = 5, connections = 10 } = {}) {
+  describe(`systemd ${systemd}: STATUS newline, fd store${systemd === '252' ? '' : ', notify-reload'}`, { concurrency: false }, () => {
+    let c;
+    let skip = false;
+
+    before(async () => {
+      const probe = await canBootContainer();
+      if (!probe.ok) return (skip = `cannot boot a container: ${probe.reason}`);
+      if (systemd === '257') await ensureTrixieRoot({ log: (l) => console.log(`[trixie] ${l}`) });
+      c = await bootContainer({ name: `nsd-e2e-edges-${systemd}-${process.pid}`, systemd, bind: [repo], bootTimeoutMs: 90_000 });
+      console.log(`# container: systemd ${c.systemdVersion}, booted in ${c.bootMs} ms (${c.state})`);
+      await c.exec(['ln', '-sfn', path.join(here, 'fixtures'), FIXTURES], { check: true });
+    });
+
+    after(async () => {
+      if (c) await c.stop();
+    });
+
+    const it = (title, fn, opts = {}) =>
+      test(title, { timeout: 180_000, ...opts }, async (t) => {
+        if (skip) return t.skip(skip);
+        await fn(t);
+      });
+
+    it('a STATUS text with a newline cannot make a not-yet-ready service ready', async (t) => {
+      const unit = (mode) => `[Unit]
+Description=newline in STATUS (${mode})
+
+[Service]
+Type=notify
+ExecStart=/usr/bin/node ${FIXTURES}/newline-status.js
+Environment=MODE=${mode}
+DynamicUser=yes
+TimeoutStartSec=60s
+`;
+      await c.installUnit('newline-library.service', unit('library'));
+      await c.installUnit('newline-naive.service', unit('naive'));
+      // Through the library: the text is rejected, the service stays "activating".
+      await c.systemctl('start', '--no-block', 'newline-library.service', { check: true });
+      await c.waitForJournal('newline-library.service', /library: rejected the newline/, { timeoutMs: 30_000 });
+      await c.waitForProps('newline-library.service', { StatusText: /newline rejected/ }, { timeoutMs: 10_000 });
+      await sleep(1000);
+      const lib = await c.show('newline-library.service', ['ActiveState', 'SubState', 'StatusText']);
+      t.diagnostic(`library: ${lib.ActiveState}/${lib.SubState}, StatusText=${JSON.stringify(lib.StatusText)}`);
+      assert.equal(lib.ActiveState, 'activating');
+      assert.equal(lib.SubState, 'start');
+      await c.systemctl('stop', 'newline-library.service', { timeoutMs: 30_000 });
+      // The contrast, so this test would notice: the same bytes sent raw do make it ready.
+      const naive = await c.systemctl('start', 'newline-naive.service', { timeoutMs: 60_000 });
+      const p = await c.show('newline-naive.service', ['ActiveState', 'SubState', 'StatusText']);
+      t.diagnostic(`naive raw datagram: systemctl start exited ${naive.code} after ${naive.ms} ms; ${p.ActiveState}/${p.SubState}, StatusText=${JSON.stringify(p.StatusText)}`);
+      assert.equal(naive.code, 0);
+      assert.equal(p.ActiveState, 'active', 'systemd reads "STATUS=booting\\nREADY=1" as READY=1');
+      assert.equal(p.StatusText, 'booting');
+      await c.systemctl('stop', 'newline-naive.service', { timeoutMs: 30_000 });
+    });
+
+    it(`fd store without a .socket unit: the listener survives systemctl restart (${connections} clients, ${loadSeconds} s, ${restarts} restarts)`, async (t) => {
+      const port = await freePort();
+      await c.installUnit('hello-fdstore.service', hardenedFixtureUnit({
+        execStart: `/usr/bin/node ${FIXTURES}/standin/app.js`,
+        extra: `Environment=HELLO_FDSTORE=1 PORT=${port} HOST=127.0.0.1\nFileDescriptorStoreMax=1\n`,
+      }));
+      const r = await c.systemctl('start', 'hello-fdstore.service', { timeoutMs: 60_000 });
+      assert.equal(r.code, 0, r.stderr);
+      const first = await c.show('hello-fdstore.service', ['NFileDescriptorStore', 'FileDescriptorStoreMax', 'MainPID']);
+      assert.equal(first.NFileDescriptorStore, '1', 'the app stored its listener');
+      const [load, rs] = await Promise.all([
+        runLoad({ port, connections, durationMs: loadSeconds * 1000 }),
+        restartsDuring(c, 'hello-fdstore.service', { times: restarts, firstAfterMs: 1500, everyMs: Math.floor((loadSeconds * 1000 - 3000) / restarts) }),
+      ]);
+      const afterRestarts = await c.show('hello-fdstore.service', ['NFileDescriptorStore', 'ActiveState']);
+      const journal = await c.journal('hello-fdstore.service');
+      const reused = count(journal, /listening on fd 3 \(http\)/);
+      const bound = count(journal, /listening on 127\.0\.0\.1:/);
+      // And across stop + start (no job keeps the unit referenced in between)?
+      await c.systemctl('stop', 'hello-fdstore.service', { timeoutMs: 60_000, check: true });
+      const stopped = await c.show('hello-fdstore.service', ['NFileDescriptorStore', 'ActiveState']);
+      await c.systemctl('start', 'hello-fdstore.service', { timeoutMs: 60_000, check: true });
+      const journal2 = await c.journal('hello-fdstore.service');
+      const afterStopStart = /listening on fd 3 \(http\)\s*$/.test(journal2.split('\n').filter((l) => /listening on/.test(l)).at(-1) ?? '') ? 'took the stored fd' : 'bound the port anew';
+      await c.systemctl('stop', 'hello-fdstore.service', { timeoutMs: 60_000 });
+      const notes = [
+        `fd store (FileDescriptorStoreMax=1, no .socket unit): ${restarts} × systemctl restart, NFileDescriptorStore=${afterRestarts.NFileDescriptorStore} after them; ${reused} of ${restarts} new processes took the stored listener (LISTEN_FDNAMES=http), ${bound} bound the port (the first start); ${load.requests} requests, ${load.errors} errors, ${load.non2xx} non-2xx.`,
+        `fd store across systemctl stop + start: NFileDescriptorStore=${stopped.NFileDescriptorStore} while stopped; the next process ${afterStopStart}.`,
+      ];
+      for (const n of notes) t.diagnostic(n);
+      recordResults(`fdstore-${systemd}`, {
+        kind: 'fdstore',
+        date: new Date().toISOString().slice(0, 10),
+        systemd: c.systemdVersion,
+        app: 'fd-store fixture (node:http)',
+        variants: [{ setup: 'fd store, no socket unit', unit: 'hello-fdstore.service', load, restarts: rs }],
+        notes,
+      });
+      for (const x of rs) assert.equal(x.code, 0, x.stderr);
+      assert.equal(afterRestarts.NFileDescriptorStore, '1');
+      assert.equal(reused, restarts, 'every restarted process got the stored listener back');
+      assert.equal(load.errors, 0, `errors: ${JSON.stringify(load.errorCodes)}`);
+      assert.equal(load.non2xx, 0);
+    });
+
+    if (systemd !== '252') {
+      it('Type=notify-reload: systemctl reload -> SIGHUP -> RELOADING=1 + MONOTONIC_USEC -> READY=1, and reload waits for it', async (t) => {
+        const port = await freePort();
+        const reloadMs = 1500;
+        await c.installUnit('hello-reload.service', hardenedFixtureUnit({
+          execStart: `/usr/bin/node ${FIXTURES}/standin/app.js`,
+          type: 'notify-reload',
+          extra: `Environment=HELLO_RELOAD_MS=${reloadMs} PORT=${port} HOST=127.0.0.1\n`,
+        }));
+        await c.systemctl('start', 'hello-reload.service', { timeoutMs: 60_000, check: true });
+        const before = await c.show('hello-reload.service', ['Type', 'ReloadSignal', 'MainPID', 'ActiveState']);
+        assert.equal(before.Type, 'notify-reload');
+        const reloading = c.systemctl('reload', 'hello-reload.service', { timeoutMs: 60_000 });
+        const done = { done: false };
+        reloading.finally(() => (done.done = true));
+        const watch = await watchProps(c, 'hello-reload.service', ['ActiveState', 'SubState', 'StatusText'], { timeoutMs: 30_000, stop: done });
+        const r = await reloading;
+        // Read as soon as `systemctl reload` returned: the app's READY=1 must already be in.
+        const journal = await c.journal('hello-reload.service');
+        const p = await c.show('hello-reload.service', ['ActiveState', 'SubState', 'StatusText', 'MainPID']);
+        t.diagnostic(`ReloadSignal=${before.ReloadSignal}; systemctl reload exited ${r.code} after ${r.ms} ms (the app's reload takes ${reloadMs} ms); states seen ${JSON.stringify(watch.seen.ActiveState)}, StatusText ${JSON.stringify(watch.seen.StatusText)}`);
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(watch.seen.ActiveState.includes('reloading'), `no reloading state seen: ${JSON.stringify(watch.seen.ActiveState)}`);
+        assert.match(journal, /reloading/);
+        assert.match(journal, /reloaded \(1\)/, 'systemctl reload returned before the app finished');
+        assert.equal(p.ActiveState, 'active');
+        assert.equal(p.StatusText, 'reloaded 1 time(s)');
+        assert.equal(p.MainPID, before.MainPID, 'a reload is not a restart');
+        assert.equal((await get(port, '/')).status, 200);
+        await c.systemctl('stop', 'hello-reload.service', { timeoutMs: 60_000 });
+      });
+    }
+  });
+}

@@ -11,11 +11,12 @@ let passed: ListenFd[] | undefined;
 
 /** Every fd passed to this process, in order, with its name. [] when none were. */
 export function listenFds(): ListenFd[] {
-  if (passed) return passed;
-  const fds = parseListenFds(systemdEnvironment());
-  if (fds.length > 0) setCloexec(fds);
-  passed = fds;
-  return passed;
+  if (!passed) {
+    const fds = parseListenFds(systemdEnvironment());
+    if (fds.length > 0) setCloexec(fds);
+    passed = fds;
+  }
+  return passed.slice();
 }
 
 function setCloexec(fds: readonly ListenFd[]): void {
@@ -61,10 +62,24 @@ export type ListenTarget = { fd: number } | { port: number; host?: string } | { 
 /**
  * Options for `server.listen()`: the socket-activated fd when there is one,
  * otherwise the fallback port/host (or path). Works for node:http, Express, Koa.
+ *
+ * Which fd: the one named `fallback.name`; failing that, the only fd passed (one
+ * socket cannot be mistaken, and a .socket unit without FileDescriptorName= names
+ * it after the unit). Several fds and none with that name throws
+ * ERR_NOTIFY_FD_NOT_FOUND rather than falling back: binding the port ourselves
+ * would collide with the socket systemd holds.
  */
 export function listenOptions(fallback: ListenFallback = {}): ListenTarget {
-  const passedFd = listenFd(fallback.name);
-  if (passedFd) return { fd: passedFd.fd };
+  const fds = listenFds();
+  if (fds.length > 0) {
+    const chosen = (fallback.name === undefined ? undefined : fds.find((fd) => fd.name === fallback.name)) ?? (fds.length === 1 ? fds[0] : undefined);
+    if (chosen) return { fd: chosen.fd };
+    throw new NotifyError(
+      'ERR_NOTIFY_FD_NOT_FOUND',
+      `${fds.length} fds were passed (${fds.map((fd) => `${fd.fd}=${JSON.stringify(fd.name)}`).join(', ')}) and none is named ${JSON.stringify(fallback.name)}; ` +
+        'set FileDescriptorName= in the .socket unit or ask for one of these names.',
+    );
+  }
   if (fallback.path !== undefined) return { path: fallback.path };
   const port = fallback.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {

@@ -65,6 +65,7 @@ export class Notifier {
   private addressError: NotifyError | undefined;
   private transport: DatagramTransport | undefined;
   private readonly listeners = new Set<Listener>();
+  private sentReady = false;
 
   constructor(options: NotifierOptions = {}) {
     this.options = options;
@@ -74,6 +75,11 @@ export class Notifier {
   get supervised(): boolean {
     this.resolve();
     return this.address !== undefined || this.addressError !== undefined;
+  }
+
+  /** True once READY=1 went out through this notifier. */
+  get readySent(): boolean {
+    return this.sentReady;
   }
 
   /** Sends one message: fields as an object or ordered pairs, optional fds. */
@@ -88,6 +94,7 @@ export class Notifier {
     if (!this.address) return false;
     this.transport ??= new DatagramTransport(this.address, this.options);
     await this.transport.send(message.datagram, fds.length > 0 ? fds : null);
+    if (!this.sentReady && message.assignments.some(([key, value]) => key === READY && value === '1')) this.sentReady = true;
     for (const listener of this.listeners) listener(message.assignments);
     return true;
   }

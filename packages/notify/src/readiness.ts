@@ -18,7 +18,7 @@ export interface ReadinessWarningOptions {
  */
 export function warnIfNotReady(options: ReadinessWarningOptions = {}): () => void {
   const notifier = options.notifier ?? defaultNotifier();
-  if (!notifier.supervised) return () => {};
+  if (!notifier.supervised || notifier.readySent) return () => {};
   const afterMs = options.afterMs ?? 10_000;
   const warn = options.warn ?? ((message: string) => process.emitWarning(message, { code: 'NODE_SYSTEMD_NOT_READY' }));
   let stopListening = (): void => {};

@@ -52,3 +52,4 @@ export { listenFds, listenFd, listenOptions, describeFd, type ListenFallback, ty
 export { serverFd, storeFds, storeServer, storedFds, removeStoredFds, type StoreOptions } from './fdstore.js';
 export { warnIfNotReady, type ReadinessWarningOptions } from './readiness.js';
 export type { SocketInfo } from './native.js';
+export * from './lifecycle/index.js';

@@ -1,0 +1,159 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Agent } from 'node:http';
+import { createLifecycle, isNotifyError } from '../src/index.js';
+import { closed, get, indexOf, rig, sleep } from './lifecycle-helpers.js';
+
+test('success: READY=1 once listening, with STATUS= saying where', async () => {
+  const r = await rig((_req, res) => res.end('ok'));
+  try {
+    const message = await r.manager.waitFor('READY');
+    assert.equal(message.fields.STATUS, `listening on 127.0.0.1:${r.port}`);
+    assert.equal(r.lifecycle.state, 'ready');
+    assert.equal(r.lifecycle.isAcceptingTraffic(), true);
+    assert.deepEqual(r.lifecycle.readiness(), { statusCode: 200, state: 'ready' });
+  } finally {
+    r.close();
+  }
+});
+
+test('success: shutdown() drains without signals: Connection: close in flight, idle sockets closed, drained last', async () => {
+  const r = await rig((req, res) => {
+    if (req.url === '/slow') setTimeout(() => res.end('slow'), 400);
+    else res.end('fast');
+  });
+  const agent = new Agent({ keepAlive: true });
+  try {
+    const idle = await get(r.port, '/', agent);
+    assert.equal(idle.connection, 'keep-alive');
+    const states: string[] = [];
+    r.lifecycle.on('state', (state: string) => states.push(state));
+    const inFlight = get(r.port, '/slow', new Agent({ keepAlive: true }));
+    await sleep(100);
+    const exitsBefore = process.listenerCount('SIGTERM');
+    await r.lifecycle.shutdown('test');
+    const reply = await inFlight;
+    assert.equal(reply.status, 200);
+    assert.equal(reply.connection, 'close');
+    await closed(idle.socket);
+    assert.deepEqual(states, ['draining', 'drained']);
+    assert.equal(r.lifecycle.forced, false);
+    assert.equal(process.listenerCount('SIGTERM'), exitsBefore);
+    const ready = indexOf(r.manager, (f) => f.READY === '1');
+    const stopping = indexOf(r.manager, (f) => f.STOPPING === '1' && f.STATUS === 'draining');
+    const drained = indexOf(r.manager, (f) => f.STATUS === 'drained');
+    assert.ok(ready >= 0 && ready < stopping && stopping < drained, JSON.stringify(r.manager.messages.map((m) => m.fields)));
+    assert.equal(r.lifecycle.readiness().statusCode, 503);
+  } finally {
+    agent.destroy();
+    r.close();
+  }
+});
+
+test('success: a request arriving on an idle socket during the drain is served with Connection: close', async () => {
+  const r = await rig((req, res) => {
+    if (req.url === '/slow') setTimeout(() => res.end('slow'), 300);
+    else res.end('fast');
+  }, { idleLingerMs: 2000 });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const first = await get(r.port, '/', agent);
+    const holder = get(r.port, '/slow', new Agent({ keepAlive: true }));
+    await sleep(50);
+    const drained = r.lifecycle.shutdown();
+    await sleep(50);
+    const second = await get(r.port, '/', agent);
+    assert.equal(second.socket, first.socket, 'the same keep-alive socket was reused');
+    assert.equal(second.status, 200);
+    assert.equal(second.connection, 'close');
+    await holder;
+    await drained;
+  } finally {
+    agent.destroy();
+    r.close();
+  }
+});
+
+test('success: a streaming response whose headers went out before the drain completes, then its socket closes', async () => {
+  const r = await rig((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('first ');
+    setTimeout(() => res.end('last'), 500);
+  });
+  const agent = new Agent({ keepAlive: true });
+  try {
+    let headers: string | undefined;
+    const streaming = get(r.port, '/stream', agent, (res) => (headers = res.headers.connection));
+    await sleep(150);
+    const drained = r.lifecycle.shutdown();
+    const reply = await streaming;
+    assert.equal(headers, 'keep-alive', 'headers were sent before the drain');
+    assert.equal(reply.body, 'first last');
+    // keepAliveTimeout is 10 minutes: closing now proves the drain ended it.
+    await closed(reply.socket);
+    await drained;
+  } finally {
+    agent.destroy();
+    r.close();
+  }
+});
+
+test('failure: a request outliving the grace period is destroyed and the drain reports it', async () => {
+  const r = await rig(() => {
+    // never answers
+  }, { gracePeriodMs: 300 });
+  try {
+    const hung = get(r.port, '/', new Agent({ keepAlive: true })).catch((error: Error) => error);
+    await sleep(100);
+    await r.lifecycle.shutdown();
+    assert.equal(r.lifecycle.forced, true);
+    assert.ok((await hung) instanceof Error);
+    assert.deepEqual(r.manager.valuesOf('STATUS').at(-1), 'drained (forced after the grace period)');
+  } finally {
+    r.close();
+  }
+});
+
+test('success: EXTEND_TIMEOUT_USEC while the grace period reaches past the stop timeout; counts once a second', async () => {
+  const r = await rig((_req, res) => setTimeout(() => res.end('slow'), 1600), { gracePeriodMs: 10_000, stopTimeoutMs: 1000 });
+  try {
+    const slow = get(r.port, '/', new Agent({ keepAlive: true }));
+    await sleep(100);
+    await r.lifecycle.shutdown();
+    await slow;
+    const extensions = r.manager.valuesOf('EXTEND_TIMEOUT_USEC').map(Number);
+    assert.ok(extensions.length >= 1, JSON.stringify(r.manager.messages.map((m) => m.fields)));
+    assert.ok(extensions.every((usec) => usec > 10_000_000 && usec <= 15_000_000), String(extensions));
+    assert.ok(r.manager.valuesOf('STATUS').includes('draining (1 connections, 1 requests)'));
+  } finally {
+    r.close();
+  }
+});
+
+test('no-op: without a manager the lifecycle still drains and resolves', async () => {
+  const lifecycle = createLifecycle({ notifier: undefined, handleSignals: false, watchdog: false });
+  await lifecycle.shutdown();
+  assert.equal(lifecycle.state, 'drained');
+  lifecycle.dispose();
+});
+
+test('success: signal handlers are installed with process.on and removed on dispose', () => {
+  const before = ['SIGTERM', 'SIGINT', 'SIGHUP'].map((s) => process.listenerCount(s));
+  const lifecycle = createLifecycle({ watchdog: false, reload: () => {} });
+  assert.deepEqual(['SIGTERM', 'SIGINT', 'SIGHUP'].map((s) => process.listenerCount(s)), before.map((n) => n + 1));
+  lifecycle.dispose();
+  lifecycle.dispose();
+  assert.deepEqual(['SIGTERM', 'SIGINT', 'SIGHUP'].map((s) => process.listenerCount(s)), before);
+});
+
+test('failure: bad options are rejected with full sentences', () => {
+  const cases: Array<[object, RegExp]> = [
+    [{ gracePeriodMs: -1 }, /gracePeriodMs option must be a number of milliseconds/],
+    [{ forcedExitCode: 256 }, /forcedExitCode option must be an integer from 0 to 255/],
+    [{ reload: 'yes' }, /reload option must be a function/],
+    [{ watchdog: 5 }, /watchdog option must be an object/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(() => createLifecycle(options as never), (error) => isNotifyError(error, 'ERR_NOTIFY_INVALID_OPTION') && message.test((error as Error).message));
+  }
+});

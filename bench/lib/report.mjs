@@ -8,8 +8,14 @@ export async function writeReport(results) {
   const allGoals = [];
   const allNotes = [];
   for (const result of results) {
-    const section = await import(`../sections/${result.section}.mjs`);
-    const { markdown, goals = [], notes = [], svg } = section.render(result);
+    let rendered;
+    try {
+      const section = await import(`../sections/${result.section}.mjs`);
+      rendered = section.render(result);
+    } catch (error) {
+      rendered = { markdown: `## ${result.section}\n\nCould not render the stored result: ${error.message}`, notes: [`${result.section}: not rendered: ${error.message}`] };
+    }
+    const { markdown, goals = [], notes = [], svg } = rendered;
     parts.push(markdown);
     if (goals.length > 0) {
       parts.push('');

@@ -9,9 +9,10 @@ export function drainChart(rows, result) {
   const timeW = 420;
   const gap = 40;
   const failW = 170;
+  const newW = 300;
   const rowH = 30;
   const top = 70;
-  const width = labelW + timeW + gap + failW + 60;
+  const width = labelW + timeW + gap + failW + 60 + newW;
   const height = top + shown.length * rowH + 50;
   const maxMs = Math.max(1000, ...shown.map((r) => (r.capped ? result.capMs : r.exitMs)));
   const scaleX = (ms) => (Math.min(ms, maxMs) / maxMs) * timeW;
@@ -25,6 +26,8 @@ export function drainChart(rows, result) {
   const f0 = labelW + timeW + gap;
   out.push(`<text x="${x0}" y="${top - 8}" font-weight="bold">SIGTERM → exit (ms)</text>`);
   out.push(`<text x="${f0}" y="${top - 8}" font-weight="bold">failed in-flight (of ${result.inflight} a run)</text>`);
+  const n0 = f0 + failW + 60;
+  out.push(`<text x="${n0}" y="${top - 8}" font-weight="bold">new connection during the drain</text>`);
   shown.forEach((r, i) => {
     const y = top + i * rowH;
     const color = r.ours ? '#2f855a' : '#8a94a6';
@@ -40,6 +43,9 @@ export function drainChart(rows, result) {
     out.push(`<rect x="${f0}" y="${y + 5}" width="${failW}" height="${rowH - 10}" fill="#f1f3f6"/>`);
     if (fw > 0) out.push(`<rect x="${f0}" y="${y + 5}" width="${fw.toFixed(1)}" height="${rowH - 10}" fill="#c53030"/>`);
     out.push(`<text x="${f0 + failW + 6}" y="${y + 19}">${escape(Number.isInteger(perRun) ? perRun : perRun.toFixed(1))}</text>`);
+    const fresh = r.newConnection.join("; ").replace(/ \(E[A-Z]+\)/g, "");
+    const bad = /accepted and reset/.test(fresh);
+    out.push(`<text x="${n0}" y="${y + 19}" fill="${bad ? '#c53030' : '#333'}"${bad ? ' font-weight="bold"' : ''}>${escape(fresh)}</text>`);
   });
   const remainder = shown.length ? Math.min(...shown.map((r) => r.remainderMs)) : undefined;
   if (remainder) {

@@ -5,11 +5,17 @@
 // the drain and records what it gets. Raw sockets and a small HTTP/1.1 response
 // parser, so that every reset and every "closed without response" is seen.
 //
-//   node drain-client.mjs <port> <idle> <inflight> <route>
+// With BUSY > 0, that many more clients send /fast back to back on keep-alive
+// sockets the whole time (reconnecting when the server closes theirs), which is
+// where a drain that closes "idle" sockets at once races with requests already
+// on the wire.
+//
+//   node drain-client.mjs <port> <idle> <inflight> <route> [busy]
 import net from 'node:net';
 
 const [port, idle, inflight] = process.argv.slice(2, 5).map(Number);
 const route = process.argv[5] ?? '/slow';
+const busy = Number(process.argv[6] ?? 0);
 const HOST = '127.0.0.1';
 const now = () => performance.timeOrigin + performance.now();
 
@@ -84,7 +90,55 @@ async function inBatches(count, size, make) {
   return out;
 }
 
+/**
+ * A client that sends GET /fast back to back on one keep-alive socket, opening a
+ * new one when the server closes it. Every request is counted: ok, failed (reset
+ * or closed without a response after it was sent), or refused (no listener).
+ */
+function busyClient(stats, shouldStop) {
+  return new Promise((resolveClient) => {
+    const open = () => {
+      if (shouldStop()) return resolveClient();
+      const socket = net.connect({ port, host: HOST });
+      let buffer = Buffer.alloc(0);
+      let outstanding = false;
+      let closing = false;
+      const send = () => {
+        if (shouldStop()) { socket.destroy(); return; }
+        outstanding = true;
+        buffer = Buffer.alloc(0);
+        stats.requests++;
+        socket.write('GET /fast HTTP/1.1\r\nHost: bench\r\n\r\n');
+      };
+      socket.setNoDelay(true);
+      socket.on('connect', send);
+      socket.on('data', (chunk) => {
+        buffer = Buffer.concat([buffer, chunk]);
+        const response = parseResponse(buffer);
+        if (!response?.complete) return;
+        outstanding = false;
+        if (response.status === 200) stats.ok++;
+        else stats.failed[`HTTP ${response.status}`] = (stats.failed[`HTTP ${response.status}`] ?? 0) + 1;
+        if (/close/i.test(response.headers.connection ?? '')) { closing = true; socket.end(); } else send();
+      });
+      socket.on('error', (error) => {
+        if (error.code === 'ECONNREFUSED') { stats.refused++; stats.requests++; return; }
+        if (outstanding) { outstanding = false; stats.failed[error.code ?? 'error'] = (stats.failed[error.code ?? 'error'] ?? 0) + 1; }
+      });
+      socket.on('close', () => {
+        if (outstanding) stats.failed['closed without response'] = (stats.failed['closed without response'] ?? 0) + 1;
+        if (shouldStop()) return resolveClient();
+        setTimeout(open, closing ? 0 : 5);
+      });
+    };
+    open();
+  });
+}
+
 const idleResults = await inBatches(idle, 50, () => request('/fast'));
+const busyStats = { requests: 0, ok: 0, refused: 0, failed: {} };
+let stopBusy = false;
+const busyClients = Array.from({ length: busy }, () => busyClient(busyStats, () => stopBusy));
 const idleFailures = idleResults.filter((r) => !r.ok).length;
 const inflightPromises = Array.from({ length: inflight }, () => request(route));
 let newConnection;
@@ -106,6 +160,7 @@ let finished = false;
 async function finish() {
   if (finished) return;
   finished = true;
+  stopBusy = true;
   const timeout = (p, fallback) => Promise.race([p, new Promise((r) => setTimeout(() => r(fallback), 100))]);
   const results = await Promise.all(inflightPromises.map((p) => timeout(p, { ok: false, error: 'no response before exit' })));
   const fresh = newConnection ? await timeout(newConnection, { ok: false, error: 'pending', pending: true }) : undefined;
@@ -125,6 +180,7 @@ async function finish() {
     idleClosed: idleClosed.length,
     lastIdleClosedAt: idleClosed.length ? Math.max(...idleClosed) : undefined,
     newConnection: newOutcome,
+    busy: busy > 0 ? busyStats : undefined,
   });
   for (const r of [...idleResults, ...results]) r.conn?.socket.destroy();
   setTimeout(() => process.exit(0), 50);

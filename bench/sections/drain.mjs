@@ -17,6 +17,7 @@ const SLOW_MS = 500;
 const SIGTERM_AFTER_MS = 100; // after the last in-flight request reached the server
 const NEW_CONNECTION_AFTER_MS = 100; // after SIGTERM
 const CAP_MS = 15_000;
+const BUSY = 8;
 
 export const ROWS = [
   { id: 'plain-close', label: 'node:http + server.close()', ours: false },
@@ -49,7 +50,7 @@ async function within(promise, ms, what) {
 }
 
 /** One SIGTERM under load against one server variant. */
-async function runOnce(row, route, manager) {
+async function runOnce(row, route, busy, manager) {
   const server = spawn(process.execPath, [join(benchDir, 'sections', 'drain-server.mjs'), row.id], {
     cwd: benchDir, env: { ...process.env, ...manager.env(), SLOW_MS: String(SLOW_MS) }, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -71,7 +72,7 @@ async function runOnce(row, route, manager) {
   let client;
   try {
     await within(listeningP, 20_000, `${row.id} listening`);
-    client = fork(join(benchDir, 'sections', 'drain-client.mjs'), [port, IDLE, INFLIGHT, route], { cwd: benchDir, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    client = fork(join(benchDir, 'sections', 'drain-client.mjs'), [port, IDLE, INFLIGHT, route, busy], { cwd: benchDir, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const messages = [];
     let onMessage;
     client.on('message', (m) => { messages.push(m); onMessage?.(); });
@@ -93,7 +94,12 @@ async function runOnce(row, route, manager) {
     client.send({ type: 'exited', at: exitInfo.at });
     const result = await within(waitMessage('result'), 10_000, `${row.id} client result`);
     const failed = result.inflight.filter((r) => !r.ok);
+    const busyFailed = result.busy ? Object.values(result.busy.failed).reduce((a, n) => a + n, 0) : 0;
     return {
+      busyRequests: result.busy?.requests ?? 0,
+      busyFailed,
+      busyFailures: result.busy ? Object.keys(result.busy.failed) : [],
+      busyRefused: result.busy?.refused ?? 0,
       exitMs: exitInfo.at - sigtermAt,
       remainderMs: Math.max(...starts) + SLOW_MS - sigtermAt,
       capped,
@@ -127,6 +133,7 @@ export async function run({ log, setup, quick }) {
   const scenarios = [
     { id: 'slow', route: '/slow', title: `${INFLIGHT} in-flight ${SLOW_MS} ms requests`, rounds: quick ? 1 : 3 },
     { id: 'stream', route: '/stream', title: `${INFLIGHT} in-flight streaming responses (headers sent before SIGTERM, ${SLOW_MS} ms long)`, rounds: quick ? 1 : 2 },
+    { id: 'busy', route: '/slow', busy: BUSY, title: `${INFLIGHT} in-flight ${SLOW_MS} ms requests + ${BUSY} busy keep-alive clients sending back to back`, rounds: quick ? 1 : 2 },
   ];
   const out = [];
   try {
@@ -138,10 +145,10 @@ export async function run({ log, setup, quick }) {
           if (row.skipped) continue;
           if (row.capNote && row.runs.length > 0) continue; // capped rows: one run tells all
           try {
-            const result = await runOnce(row, scenario.route, manager);
+            const result = await runOnce(row, scenario.route, scenario.busy ?? 0, manager);
             row.runs.push(result);
             if (row.ours) row.notify = notifySequence(manager, result.pid);
-            log(`drain ${scenario.id} ${row.id}: exit ${fmt(result.exitMs)} ms${result.capped ? ' (capped)' : ''}, remainder ${fmt(result.remainderMs)} ms, failed ${result.failed}, new connection ${result.newConnection}`);
+            log(`drain ${scenario.id} ${row.id}: exit ${fmt(result.exitMs)} ms${result.capped ? ' (capped)' : ''}, remainder ${fmt(result.remainderMs)} ms, failed ${result.failed}${scenario.busy ? `, busy ${result.busyFailed}/${result.busyRequests} failed (${result.busyFailures.join(', ')}), ${result.busyRefused} refused` : ''}, new connection ${result.newConnection}`);
           } catch (error) {
             if (row.runs.length === 0) row.skipped = String(error.message ?? error).slice(0, 300);
             log(`drain ${scenario.id} ${row.id}: ${row.runs.length === 0 ? 'skipped' : 'run failed'}: ${error.message ?? error}`);
@@ -182,6 +189,10 @@ function summarize(row) {
     newConnection: uniq(runs.map((r) => r.newConnection)),
     exit: uniq(runs.map((r) => String(r.exit))),
     notify: row.notify,
+    busyRequests: runs.reduce((a, r) => a + r.busyRequests, 0),
+    busyFailed: runs.reduce((a, r) => a + r.busyFailed, 0),
+    busyRefused: runs.reduce((a, r) => a + r.busyRefused, 0),
+    busyFailures: uniq(runs.map((r) => r.busyFailures)),
   };
 }
 
@@ -194,20 +205,22 @@ export function render(result) {
     lines.push('');
     lines.push(setupLine(result.setup, `${result.idle} idle keep-alive connections + ${scenario.title}, SIGTERM ${result.sigtermAfterMs} ms after the last one started, a new connection ${NEW_CONNECTION_AFTER_MS} ms after SIGTERM; ${scenario.rounds} alternating rounds (median); server and client in separate processes; plain TCP port on 127.0.0.1`));
     lines.push('');
+    const busy = Boolean(scenario.busy);
     const rows = scenario.rows.map((r) => r.skipped
-      ? [r.label, `skipped: ${r.skipped}`, '', '', '', '', '', '', '']
+      ? [r.label, `skipped: ${r.skipped}`, '', '', '', '', '', '', '', ...(busy ? [''] : [])]
       : [
         r.label,
         r.capped ? `>${result.capMs} (${r.capNote ?? 'capped'})` : fmt(r.exitMs),
         fmt(r.remainderMs),
         r.capped ? `>${fmtRatio(result.capMs / r.remainderMs)}` : fmtRatio(r.ratio),
         `${r.failed}/${r.requests}${r.failures.length ? ` (${r.failures.join(', ')})` : ''}`,
+        ...(busy ? [`${r.busyFailed}/${r.busyRequests}${r.busyFailures.length ? ` (${r.busyFailures.join(', ')})` : ''}; ${r.busyRefused} refused`] : []),
         r.connection.join(', ') || 'n/a',
         r.newConnection.join('; '),
         r.exit.join(', '),
         r.notify ?? '',
       ]);
-    lines.push(table(['server', 'SIGTERM→exit ms', 'in-flight remainder ms', 'exit ÷ remainder', 'failed in-flight', 'Connection (in-flight)', 'new connection during drain', 'exit', 'sd_notify (ours)'], rows));
+    lines.push(table(['server', 'SIGTERM→exit ms', 'in-flight remainder ms', 'exit ÷ remainder', 'failed in-flight', ...(busy ? ['busy clients: failed/sent'] : []), 'Connection (in-flight)', 'new connection during drain', 'exit', 'sd_notify (ours)'], rows));
     lines.push('');
     for (const r of scenario.rows.filter((x) => x.ours)) {
       if (r.skipped) {
@@ -216,11 +229,12 @@ export function render(result) {
       }
       goals.push({ ...ratioGoal(`${scenario.id}: ${r.label}: SIGTERM→exit ÷ slowest in-flight remainder (median of ${r.runs}; worst ${r.worstRatio.toFixed(2)}×)`, r.ratio, 1.1) });
       goals.push({ label: `${scenario.id}: ${r.label}: failed in-flight requests`, value: `${r.failed}/${r.requests}`, goal: '0', met: r.failed === 0 });
+      if (busy) goals.push({ label: `${scenario.id}: ${r.label}: failed requests of the busy clients (reset or closed without response; refused is the plain port)`, value: `${r.busyFailed}/${r.busyRequests}`, goal: '0', met: r.busyFailed === 0 });
       const reset = r.newConnection.some((o) => o.startsWith('accepted and reset'));
       goals.push({ label: `${scenario.id}: ${r.label}: new connection during the drain`, value: r.newConnection.join('; '), goal: 'never accepted and reset', met: !reset });
     }
   }
-  lines.push('"in-flight remainder" is how long the slowest in-flight request still had to run at SIGTERM; a perfect drain exits right after it. "refused" is what a plain port gives once the listener is closed; under a `.socket` unit or the fd store such a connection waits in systemd\'s queue for the next process instead. A row is capped at 15 s (then SIGKILL).');
+  lines.push('"in-flight remainder" is how long the slowest in-flight request still had to run at SIGTERM; a perfect drain exits right after it. "refused" is what a plain port gives once the listener is closed; under a `.socket` unit or the fd store such a connection waits in systemd\'s queue for the next process instead. A row is capped at 15 s (then SIGKILL). In the busy scenario a failure is a request that was sent and then reset or closed without a response; "refused" counts reconnection attempts after the listener closed (on a plain port there is nobody to take them until the next process starts).');
   const slow = result.scenarios.find((s) => s.id === 'slow');
   return {
     markdown: lines.join('\n'),

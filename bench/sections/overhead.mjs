@@ -1,22 +1,19 @@
 // Section 3: what the adapter costs per request. autocannon against each
 // framework's hello app with and without our adapter, both running at once,
 // alternating A-B-B-A over several rounds; ratios per round, median reported.
-import autocannon from 'autocannon';
 import { FakeNotifyManager } from '@node-systemd/notify/testing';
 import { startServer } from '../lib/servers.mjs';
 import { median, quantile, fmt, fmtRatio, table } from '../lib/stats.mjs';
 import { setupLine } from '../lib/setup.mjs';
+import { FRAMEWORKS } from '../lib/frameworks.mjs';
 
-export const FRAMEWORKS = [
-  { id: 'http', label: 'node:http', ours: 'serveHttp (@node-systemd/notify)' },
-  { id: 'express', label: 'Express 5.3.0', ours: '@node-systemd/express serve()' },
-  { id: 'koa', label: 'Koa 3.3.0', ours: '@node-systemd/koa serve()' },
-  { id: 'fastify', label: 'Fastify 5.12.8', ours: '@node-systemd/fastify plugin' },
-];
+let autocannon;
+
 
 /** One autocannon run, with every response time kept (autocannon's own histogram is in whole ms). */
-function load(port, { connections, durationS }) {
-  return new Promise((resolve, reject) => {
+async function load(port, { connections, durationS }) {
+  autocannon ??= (await import('autocannon')).default;
+  return await new Promise((resolve, reject) => {
     let latencies = new Float64Array(1 << 16);
     let count = 0;
     const instance = autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: durationS }, (error, result) => {

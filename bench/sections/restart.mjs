@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { benchDir, repoDir } from '../lib/paths.mjs';
 import { median, fmt, table } from '../lib/stats.mjs';
 import { setupLine } from '../lib/setup.mjs';
-import { FRAMEWORKS } from './overhead.mjs';
+import { FRAMEWORKS } from '../lib/frameworks.mjs';
 
 const CONNECTIONS = 8;
 const SETUPS = [

@@ -7,7 +7,7 @@ import { benchDir } from '../lib/paths.mjs';
 import { startServer, now, firstError } from '../lib/servers.mjs';
 import { median, fmt, fmtRatio, table } from '../lib/stats.mjs';
 import { setupLine } from '../lib/setup.mjs';
-import { FRAMEWORKS } from './overhead.mjs';
+import { FRAMEWORKS } from '../lib/frameworks.mjs';
 
 const IMPORTS = [
   { name: '@node-systemd/notify', label: '@node-systemd/notify (core)', ours: true },

@@ -1,0 +1,2 @@
+export { serve, drainMiddleware, type ExpressServeOptions, type DrainMiddlewareOptions } from './serve.js';
+export type { Served } from '@node-systemd/notify';

@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Agent, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { Notifier, createLifecycle } from '@node-systemd/notify';
+import { FakeNotifyManager } from '@node-systemd/notify/testing';
+import { drainMiddleware, serve } from '../src/index.js';
+
+function get(port: number, path: string, agent: Agent): Promise<{ status: number; connection: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('success: serve() listens, sends READY=1, and the middleware answers readiness 200 then 503 while draining', async () => {
+  const manager = await FakeNotifyManager.start();
+  const notifier = new Notifier({ socket: manager.socket });
+  const lifecycle = createLifecycle({ notifier, handleSignals: false, watchdog: false, idleLingerMs: 5000 });
+  const app = express();
+  app.use(drainMiddleware(lifecycle, { readinessPath: '/ready' }));
+  app.get('/slow', (_req, res) => {
+    setTimeout(() => res.send('slow'), 400);
+  });
+  try {
+    const { server, ready } = serve(app, { lifecycle, port: 0, host: '127.0.0.1' });
+    await ready;
+    const { port } = server.address() as AddressInfo;
+    assert.equal((await manager.waitFor('READY')).fields.STATUS, `listening on 127.0.0.1:${port}`);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    assert.deepEqual(await get(port, '/ready', agent), { status: 200, connection: 'keep-alive', body: 'ready' });
+    const slow = get(port, '/slow', new Agent({ keepAlive: true }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const drained = lifecycle.shutdown();
+    // The same keep-alive socket, during the drain (the linger keeps it open).
+    assert.deepEqual(await get(port, '/ready', agent), { status: 503, connection: 'close', body: 'draining' });
+    assert.equal((await slow).connection, 'close');
+    await drained;
+  } finally {
+    lifecycle.dispose();
+    notifier.close();
+    manager.close();
+  }
+});
+
+test('failure: serve() and the middleware reject bad arguments with full sentences', () => {
+  assert.throws(() => serve(42 as never), { code: 'ERR_NOTIFY_INVALID_OPTION', message: /serve\(\) needs an Express app/ });
+  assert.throws(() => serve(express(), { port: 70_000, handleSignals: false }), { message: /port option must be an integer from 0 to 65535/ });
+  const lifecycle = createLifecycle({ handleSignals: false, watchdog: false });
+  assert.throws(() => drainMiddleware(lifecycle, { readinessPath: 'ready' }), { message: /readinessPath option must be a path starting with "\/"/ });
+  lifecycle.dispose();
+});
+
+test('success: the package exports serve to require() and import', async () => {
+  const required = require('@node-systemd/express') as { serve: unknown };
+  const imported = (await import('@node-systemd/express')) as { serve: unknown };
+  assert.equal(typeof required.serve, 'function');
+  assert.equal(imported.serve, required.serve);
+});

@@ -1,0 +1,139 @@
+import type { FastifyInstance, FastifyListenOptions, FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import {
+  NotifyError,
+  createLifecycle,
+  resolveListen,
+  socketPathOf,
+  type Lifecycle,
+  type LifecycleOptions,
+  type LifecycleState,
+  type Notifier,
+  type NotifyFields,
+} from '@node-systemd/notify';
+
+export interface SystemdPluginOptions extends Omit<LifecycleOptions, 'close'> {
+  /** The FileDescriptorName= of the socket-activated fd that `app.systemd.listen()` uses. Default "http". */
+  fdName?: string;
+  /** Attach to this lifecycle instead of creating one (the other lifecycle options are then ignored). */
+  lifecycle?: Lifecycle;
+}
+
+/** Where `app.systemd.listen()` goes when systemd passed no socket named `fdName`. */
+export interface SystemdListenFallback {
+  port?: number;
+  host?: string;
+  path?: string;
+}
+
+/** `app.systemd` */
+export interface FastifySystemd {
+  readonly lifecycle: Lifecycle;
+  readonly notifier: Notifier;
+  /** starting, ready, reloading, draining, drained */
+  readonly state: LifecycleState;
+  /** True while ready (or reloading): false while starting and from the drain on. */
+  isAcceptingTraffic(): boolean;
+  /** Listens on the socket-activated fd named `fdName` when present, else on the fallback. Resolves with the address. */
+  listen(fallback?: SystemdListenFallback): Promise<string>;
+  notify(fields: NotifyFields): Promise<boolean>;
+  status(text: string): Promise<boolean>;
+  errno(code: number): Promise<boolean>;
+  extendTimeout(ms: number): Promise<boolean>;
+  /** The whole shutdown (drain, fastify.close(), STATUS=drained) without a signal; never exits. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    systemd: FastifySystemd;
+  }
+}
+
+function checkOptions(options: SystemdPluginOptions): void {
+  if (options.fdName !== undefined && (typeof options.fdName !== 'string' || options.fdName === '' || options.fdName.includes(':'))) {
+    throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `The fdName option must be a non-empty FileDescriptorName= without ":", got ${JSON.stringify(options.fdName)}.`);
+  }
+  if (options.lifecycle !== undefined && typeof (options.lifecycle as { drain?: unknown } | null)?.drain !== 'function') {
+    throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', 'The lifecycle option must be a Lifecycle made by createLifecycle().');
+  }
+}
+
+/**
+ * Listens on a passed fd. Two Fastify quirks are kept away: with host
+ * "localhost" (its default) it would bind a second socket, so another host is
+ * named (Node ignores the host when given an fd); and it logs the address,
+ * which Node reports as null for a unix-socket fd, so while listening the address
+ * falls back to the socket's path.
+ */
+async function listenOnFd(app: FastifyInstance, fd: number): Promise<string> {
+  const server = app.server;
+  const original = Object.getOwnPropertyDescriptor(server, 'address');
+  const address = server.address;
+  server.address = function patched(this: typeof server) {
+    return address.call(this) ?? socketPathOf(server) ?? `fd ${fd}`;
+  };
+  try {
+    return await app.listen({ fd, host: '0.0.0.0' } as FastifyListenOptions);
+  } finally {
+    if (original) Object.defineProperty(server, 'address', original);
+    else delete (server as { address?: unknown }).address;
+  }
+}
+
+const plugin: FastifyPluginAsync<SystemdPluginOptions> = async (app, options) => {
+  checkOptions(options);
+  const { fdName = 'http', lifecycle: given, ...lifecycleOptions } = options;
+  let closeStarted = false;
+  let markClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (markClosed = resolve));
+  // A signal drains first and then closes Fastify: its routes answer 503 once
+  // close() began (return503OnClosing), so requests that still arrive on open
+  // keep-alive connections during the drain are served by the app instead.
+  const closeApp = (): Promise<void> => {
+    if (!closeStarted) void app.close();
+    return closed;
+  };
+  const lifecycle = given ?? createLifecycle({ ...lifecycleOptions, close: closeApp });
+  lifecycle.addServer(app.server);
+
+  app.addHook('onListen', async () => {
+    await lifecycle.ready();
+  });
+  // preClose: the server still listens and requests are in flight. Waiting for
+  // the drain here is what keeps fastify.close() from waiting out
+  // keepAliveTimeout (fastify #7044) or destroying in-flight requests.
+  app.addHook('preClose', async () => {
+    closeStarted = true;
+    await lifecycle.drain('fastify.close()');
+  });
+  app.addHook('onClose', async () => {
+    closeStarted = true;
+    await lifecycle.markDrained();
+    if (!given) lifecycle.dispose();
+    markClosed();
+  });
+
+  const notifier = lifecycle.notifier;
+  const systemd: FastifySystemd = {
+    lifecycle,
+    notifier,
+    get state() {
+      return lifecycle.state;
+    },
+    isAcceptingTraffic: () => lifecycle.isAcceptingTraffic(),
+    async listen(fallback = {}) {
+      const target = resolveListen(app.server, { ...fallback, name: fdName });
+      return 'fd' in target ? listenOnFd(app, target.fd) : app.listen(target);
+    },
+    notify: (fields) => notifier.notify(fields),
+    status: (text) => notifier.status(text),
+    errno: (code) => notifier.errno(code),
+    extendTimeout: (ms) => notifier.extendTimeout(ms),
+    shutdown: (reason) => lifecycle.shutdown(reason),
+  };
+  app.decorate('systemd', systemd);
+};
+
+/** The plugin: `await app.register(systemd, options)`. */
+export const systemd = fp(plugin, { fastify: '>=4.23.0 <6', name: '@node-systemd/fastify' });

@@ -1,0 +1,97 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Agent, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
+import { Notifier } from '@node-systemd/notify';
+import { FakeNotifyManager } from '@node-systemd/notify/testing';
+import systemd from '../src/index.js';
+
+function get(port: number, path: string, agent: Agent): Promise<{ status: number; connection: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function setup() {
+  const manager = await FakeNotifyManager.start();
+  const notifier = new Notifier({ socket: manager.socket });
+  // keepAliveTimeout of 10 minutes: a close() that waited it out would time the test out.
+  const app = Fastify({ keepAliveTimeout: 600_000 });
+  await app.register(systemd, { notifier, handleSignals: false, watchdog: false });
+  app.get('/', async () => 'Hello World!');
+  app.get('/slow', async () => new Promise((resolve) => setTimeout(() => resolve('slow'), 400)));
+  return { manager, notifier, app };
+}
+
+test('success: READY=1 in onListen, with STATUS= naming the address; app.systemd is decorated', async () => {
+  const { manager, notifier, app } = await setup();
+  try {
+    assert.equal(app.systemd.state, 'starting');
+    await app.systemd.listen({ port: 0, host: '127.0.0.1' });
+    const ready = await manager.waitFor('READY');
+    assert.equal(ready.fields.STATUS, `listening on 127.0.0.1:${(app.server.address() as AddressInfo).port}`);
+    assert.equal(app.systemd.state, 'ready');
+    assert.equal(app.systemd.isAcceptingTraffic(), true);
+    assert.equal(await app.systemd.status('busy'), true);
+    await manager.waitFor('STATUS', { value: 'busy' });
+  } finally {
+    await app.close();
+    notifier.close();
+    manager.close();
+  }
+});
+
+test('regression fastify#7044: close() neither waits out keepAliveTimeout nor destroys in-flight requests', async () => {
+  const { manager, notifier, app } = await setup();
+  try {
+    await app.systemd.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const idle = new Agent({ keepAlive: true });
+    assert.equal((await get(port, '/', idle)).connection, 'keep-alive');
+    const inFlight = get(port, '/slow', new Agent({ keepAlive: true }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await app.close();
+    const reply = await inFlight;
+    assert.deepEqual(reply, { status: 200, connection: 'close', body: 'slow' });
+    const fields = manager.messages.map((m) => m.fields);
+    const ready = fields.findIndex((f) => f.READY === '1');
+    const stopping = fields.findIndex((f) => f.STOPPING === '1' && f.STATUS === 'draining');
+    const drained = fields.findIndex((f) => f.STATUS === 'drained');
+    assert.ok(ready >= 0 && ready < stopping && stopping < drained, JSON.stringify(fields));
+    assert.equal(app.systemd.state, 'drained');
+    idle.destroy();
+  } finally {
+    notifier.close();
+    manager.close();
+  }
+});
+
+test('failure: bad options fail at register time with a full sentence', async () => {
+  for (const [options, message] of [
+    [{ fdName: 'a:b' }, /fdName option must be a non-empty FileDescriptorName= without ":"/],
+    [{ gracePeriodMs: 'soon' }, /gracePeriodMs option must be a number of milliseconds/],
+    [{ lifecycle: {} }, /lifecycle option must be a Lifecycle/],
+  ] as const) {
+    const app = Fastify();
+    await assert.rejects(async () => {
+      await app.register(systemd, { ...(options as object), handleSignals: false });
+      await app.ready();
+    }, (error: Error & { code?: string }) => error.code === 'ERR_NOTIFY_INVALID_OPTION' && message.test(error.message));
+  }
+});
+
+test('success: the package exports the plugin to require() and import', async () => {
+  const required = require('@node-systemd/fastify') as { default: unknown; systemd: unknown };
+  assert.equal(typeof required.default, 'function');
+  assert.equal(required.default, required.systemd);
+  const imported = (await import('@node-systemd/fastify')) as { default: unknown };
+  assert.equal(imported.default, required.default, 'ESM and CommonJS share one instance');
+});

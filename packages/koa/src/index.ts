@@ -1,0 +1,2 @@
+export { serve, type KoaServeOptions } from './serve.js';
+export type { Served } from '@node-systemd/notify';

@@ -1,0 +1,23 @@
+import type { RequestListener } from 'node:http';
+import { NotifyError, serveHttp, type Served, type ServeOptions } from '@node-systemd/notify';
+
+/** The options of serve(): where to listen, and the lifecycle's options (grace period, reload, health check, ...). */
+export type KoaServeOptions = ServeOptions;
+
+/** What serve() needs of a Koa 2 or 3 app. */
+export interface KoaLike {
+  callback(): RequestListener;
+}
+
+/**
+ * Listens with a Koa 2 or 3 app the systemd way and attaches the lifecycle: the
+ * socket-activated fd named `fdName` (default "http") when systemd passed one,
+ * else `port`/`host` (default 3000); READY=1 once listening; SIGTERM drains and
+ * exits. Replaces `app.listen()`.
+ */
+export function serve(app: KoaLike, options: KoaServeOptions = {}): Served {
+  if (app === null || typeof app !== 'object' || typeof app.callback !== 'function') {
+    throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `serve() needs a Koa app (an object with callback()), got ${app === null ? 'null' : typeof app}.`);
+  }
+  return serveHttp(app.callback(), options);
+}

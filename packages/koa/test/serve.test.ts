@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import { Notifier } from '@node-systemd/notify';
+import { FakeNotifyManager } from '@node-systemd/notify/testing';
+import { serve } from '../src/index.js';
+
+test('success: serve() listens once, sends READY=1, and shutdown() drains in order', async () => {
+  const manager = await FakeNotifyManager.start();
+  const notifier = new Notifier({ socket: manager.socket });
+  const app = new Koa();
+  app.use((ctx) => {
+    ctx.body = 'Hello World!';
+  });
+  const { server, lifecycle, ready } = serve(app, { notifier, handleSignals: false, watchdog: false, port: 0, host: '127.0.0.1' });
+  try {
+    await ready;
+    const { port } = server.address() as AddressInfo;
+    const body = await new Promise<string>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path: '/' }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk));
+        res.on('end', () => resolve(text));
+      })
+        .on('error', reject)
+        .end();
+    });
+    assert.equal(body, 'Hello World!');
+    await lifecycle.shutdown();
+    assert.equal(server.listening, false);
+    const fields = manager.messages.map((m) => m.fields);
+    assert.deepEqual(
+      fields.map((f) => f.STATUS ?? Object.keys(f).join()),
+      [`listening on 127.0.0.1:${port}`, 'draining', 'drained', 'BARRIER'],
+      JSON.stringify(fields),
+    );
+    assert.equal(fields[1]!.STOPPING, '1');
+  } finally {
+    lifecycle.dispose();
+    notifier.close();
+    manager.close();
+  }
+});
+
+test('failure: serve() without a Koa app is a typed error', () => {
+  assert.throws(() => serve({} as never), { code: 'ERR_NOTIFY_INVALID_OPTION', message: /serve\(\) needs a Koa app/ });
+});
+
+test('success: the package exports serve to require() and import', async () => {
+  const required = require('@node-systemd/koa') as { serve: unknown };
+  const imported = (await import('@node-systemd/koa')) as { serve: unknown };
+  assert.equal(typeof required.serve, 'function');
+  assert.equal(imported.serve, required.serve);
+});

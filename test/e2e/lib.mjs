@@ -156,8 +156,8 @@ export async function restartsDuring(c, unit, { times = 5, firstAfterMs = 1500, 
   for (let i = 0; i < times; i++) {
     const before = await c.show(unit, ['MainPID']);
     const r = await c.exec(['systemctl', 'restart', unit], { timeoutMs: 60_000 });
-    const after = await c.show(unit, ['MainPID', 'ActiveState', 'SubState']);
-    restarts.push({ code: r.code, ms: r.ms, oldPid: before.MainPID, newPid: after.MainPID, state: `${after.ActiveState}/${after.SubState}`, stderr: r.stderr.trim() });
+    const after = await c.show(unit, ['MainPID', 'ActiveState', 'SubState', 'StatusText']);
+    restarts.push({ code: r.code, ms: r.ms, oldPid: before.MainPID, newPid: after.MainPID, state: `${after.ActiveState}/${after.SubState}`, status: after.StatusText, stderr: r.stderr.trim() });
     if (i < times - 1) await sleep(Math.max(0, everyMs - r.ms));
   }
   return restarts;

@@ -6,15 +6,18 @@ import { defaultNotifier } from '../default-notifier.js';
 import type { Notifier } from '../notifier.js';
 import { STATUS, STOPPING } from '../protocol.js';
 import { startWatchdog, type Watchdog, type WatchdogOptions } from '../watchdog.js';
-import { ConnectionTracker } from './connections.js';
-import { closeListener, drainServers, type DrainResult } from './drain.js';
+import { drainServers, type DrainResult } from './drain.js';
 import { storeServer } from '../fdstore.js';
 import type { ListenFallback } from '../activation.js';
-import { describeServer, listenAsync, resolveListen, whenListening } from './listen.js';
+import { listenAsync, resolveListen, whenListening } from './listen.js';
 import { checkOptions, type LifecycleOptions, type ResolvedOptions } from './options.js';
 import { ReloadRunner } from './reload.js';
+import { ServerSet } from './servers.js';
 import { installSignalHandlers, type LifecycleSignal } from './signals.js';
 import { StatusReporter } from './status.js';
+
+/** After a signal, how long past the grace period the close hooks may take before the process exits anyway. */
+const BACKSTOP_MS = 10_000;
 
 export type LifecycleState = 'starting' | 'ready' | 'reloading' | 'draining' | 'drained';
 
@@ -32,7 +35,7 @@ export class Lifecycle extends EventEmitter {
   readonly watchdog: Watchdog | undefined;
   private currentState: LifecycleState = 'starting';
   private readonly options: ResolvedOptions;
-  private readonly trackers = new Map<Server, ConnectionTracker>();
+  private readonly servers: ServerSet;
   private readonly status: StatusReporter;
   private readonly reloader: ReloadRunner | undefined;
   private removeSignalHandlers: (() => void) | undefined;
@@ -44,10 +47,11 @@ export class Lifecycle extends EventEmitter {
   constructor(options: LifecycleOptions = {}) {
     super();
     this.options = checkOptions(options);
+    this.servers = new ServerSet(this.options.idleLingerMs, () => this.draining !== undefined);
     this.notifier = options.notifier ?? defaultNotifier();
     const report = (error: Error): void => this.options.onError(error);
     this.status = new StatusReporter(this.notifier, this.options, report);
-    if (this.options.reload) this.reloader = new ReloadRunner(this.notifier, this.options.reload, () => this.listeningLine(), report);
+    if (this.options.reload) this.reloader = new ReloadRunner(this.notifier, this.options.reload, () => this.servers.describe(), report);
     if (this.options.handleSignals) {
       const signals: LifecycleSignal[] = this.reloader ? ['SIGTERM', 'SIGINT', 'SIGHUP'] : ['SIGTERM', 'SIGINT'];
       this.removeSignalHandlers = installSignalHandlers(signals, (signal, onlyListener) => this.onSignal(signal, onlyListener));
@@ -80,18 +84,7 @@ export class Lifecycle extends EventEmitter {
 
   /** Tracks the server's connections and requests; READY waits for it to listen. Idempotent. */
   addServer(server: Server): void {
-    if (this.trackers.has(server)) return;
-    const tracker = new ConnectionTracker(server, this.options.idleLingerMs);
-    this.trackers.set(server, tracker);
-    // A server that starts listening after the drain began (SIGTERM during
-    // start-up) is closed at once, so nothing is accepted after STOPPING=1.
-    server.on('listening', () => {
-      if (this.draining) closeListener(server);
-    });
-    if (this.draining) {
-      tracker.startDraining();
-      closeListener(server);
-    }
+    this.servers.add(server);
   }
 
   /**
@@ -114,10 +107,9 @@ export class Lifecycle extends EventEmitter {
    * (or `status`). Resolves without sending when the drain began first.
    */
   async ready(status?: string): Promise<void> {
-    const servers = [...this.trackers.keys()];
-    await Promise.all(servers.map((server) => whenListening(server)));
+    await Promise.all(this.servers.list.map((server) => whenListening(server)));
     if (this.currentState !== 'starting') return;
-    const line = status ?? this.listeningLine();
+    const line = status ?? this.servers.describe();
     this.setState('ready');
     await this.status.send(() => this.notifier.ready(line));
     this.emit('ready');
@@ -176,7 +168,7 @@ export class Lifecycle extends EventEmitter {
     this.removeSignalHandlers = undefined;
     this.watchdog?.stop();
     this.status.stop();
-    for (const tracker of this.trackers.values()) tracker.detach();
+    this.servers.detach();
   }
 
   private async runShutdown(reason: string): Promise<void> {
@@ -196,8 +188,8 @@ export class Lifecycle extends EventEmitter {
     this.emit('draining', reason);
     // The listeners close synchronously, before STOPPING=1 goes out: whoever
     // learns of the stop finds the port closed (or queued in systemd's socket).
-    const drained = drainServers([...this.trackers.values()], this.options.gracePeriodMs);
-    this.status.startDraining(() => this.counts());
+    const drained = drainServers(this.servers.all, this.options.gracePeriodMs);
+    this.status.startDraining(() => this.servers.counts());
     await this.status.send(() => this.notifier.notify([[STOPPING, '1'], [STATUS, 'draining']]));
     const result = await drained;
     this.status.stop();
@@ -225,25 +217,14 @@ export class Lifecycle extends EventEmitter {
     }
     // A second SIGTERM finds the shutdown running and changes nothing.
     if (this.shuttingDown) return;
+    const exit = onlyListener && this.options.exit ? this.options.exitProcess : undefined;
+    // The grace period bounds the servers; this bounds the app's own close hooks.
+    const backstop = exit ? setTimeout(() => exit(this.options.forcedExitCode), this.options.gracePeriodMs + BACKSTOP_MS) : undefined;
     void this.shutdown(signal).then(() => {
+      clearTimeout(backstop);
       this.dispose();
-      if (onlyListener && this.options.exit) this.options.exitProcess(this.wasForced ? this.options.forcedExitCode : 0);
+      exit?.(this.wasForced ? this.options.forcedExitCode : 0);
     });
-  }
-
-  private listeningLine(): string {
-    const servers = [...this.trackers.keys()];
-    return servers.length > 0 ? `listening on ${servers.map((server) => describeServer(server)).join(', ')}` : 'ready';
-  }
-
-  private counts(): { connections: number; requests: number } {
-    let connections = 0;
-    let requests = 0;
-    for (const tracker of this.trackers.values()) {
-      connections += tracker.connectionCount;
-      requests += tracker.requestCount;
-    }
-    return { connections, requests };
   }
 
   private setState(state: LifecycleState): void {

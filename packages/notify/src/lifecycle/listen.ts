@@ -64,19 +64,9 @@ export function unixPathOf(fd: number | undefined): string | undefined {
 
 /** server.listen() as a promise: resolves once listening, rejects on 'error' (EADDRINUSE, EBADF, ...). */
 export function listenAsync(server: Server, options: ListenTarget): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onError = (error: Error): void => {
-      server.off('listening', onListening);
-      reject(error);
-    };
-    const onListening = (): void => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(options);
-  });
+  const listening = whenListening(server);
+  server.listen(options);
+  return listening;
 }
 
 /** Resolves once the server listens; rejects if it fails to. */

@@ -106,6 +106,16 @@ const variants = {
     await lifecycle.ready();
     listening(server);
   },
+  // A probe, not a recommendation: the same without the idle linger, to show what
+  // the linger costs in the streaming case and what it buys in the busy one.
+  async 'ours-http-nolinger'() {
+    const { createLifecycle } = await import('@node-systemd/notify');
+    const lifecycle = createLifecycle({ idleLingerMs: 0 });
+    const server = http.createServer(handler);
+    await lifecycle.listen(server, { port: 0, host: HOST });
+    await lifecycle.ready();
+    listening(server);
+  },
   async 'ours-express'() {
     const express = require('express');
     const { serve } = await import('@node-systemd/express');
@@ -120,9 +130,9 @@ const variants = {
       streamTo(res);
     });
     app.get('/fast', (req, res) => res.send('fast'));
-    const { server } = await serve(app, { port: 0, host: HOST });
-    await waitListening(server);
-    listening(server);
+    const served = serve(app, { port: 0, host: HOST });
+    await served.ready;
+    listening(served.server);
   },
   async 'ours-koa'() {
     const Koa = require('koa');
@@ -141,9 +151,9 @@ const variants = {
         ctx.body = 'fast';
       }
     });
-    const { server } = await serve(app, { port: 0, host: HOST });
-    await waitListening(server);
-    listening(server);
+    const served = serve(app, { port: 0, host: HOST });
+    await served.ready;
+    listening(served.server);
   },
   async 'ours-fastify'() {
     const { default: systemd } = await import('@node-systemd/fastify');
@@ -176,14 +186,6 @@ function fastifyRoutes(app) {
       }
     }, 50);
     return reply.type('text/plain').send(body);
-  });
-}
-
-function waitListening(server) {
-  if (server.listening) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
   });
 }
 

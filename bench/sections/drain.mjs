@@ -29,6 +29,7 @@ export const ROWS = [
   { id: 'ours-express', label: 'ours: Express 5.3.0 + @node-systemd/express', ours: true },
   { id: 'ours-koa', label: 'ours: Koa 3.3.0 + @node-systemd/koa', ours: true },
   { id: 'ours-fastify', label: 'ours: Fastify 5.12.8 + @node-systemd/fastify', ours: true },
+  { id: 'ours-http-nolinger', label: 'probe: ours, node:http, `idleLingerMs: 0`', ours: false, probe: true, only: ['stream', 'busy'] },
 ];
 
 const now = () => performance.timeOrigin + performance.now();
@@ -143,6 +144,7 @@ export async function run({ log, setup, quick }) {
         const order = rows.map((_, i) => rows[(i + round * 2) % rows.length]);
         for (const row of order) {
           if (row.skipped) continue;
+          if (row.only && !row.only.includes(scenario.id)) continue;
           if (row.capNote && row.runs.length > 0) continue; // capped rows: one run tells all
           try {
             const result = await runOnce(row, scenario.route, scenario.busy ?? 0, manager);
@@ -158,7 +160,7 @@ export async function run({ log, setup, quick }) {
       }
       out.push({
         ...scenario,
-        rows: rows.map((row) => summarize(row)),
+        rows: rows.filter((row) => !row.only || row.only.includes(scenario.id)).map((row) => summarize(row)),
       });
     }
   } finally {
@@ -174,6 +176,7 @@ function summarize(row) {
     id: row.id,
     label: row.label,
     ours: row.ours,
+    probe: row.probe,
     capNote: row.capNote,
     skipped: row.skipped,
     runs: runs.length,
@@ -234,13 +237,13 @@ export function render(result) {
       goals.push({ label: `${scenario.id}: ${r.label}: new connection during the drain`, value: r.newConnection.join('; '), goal: 'never accepted and reset', met: !reset });
     }
   }
-  lines.push('"in-flight remainder" is how long the slowest in-flight request still had to run at SIGTERM; a perfect drain exits right after it. "refused" is what a plain port gives once the listener is closed; under a `.socket` unit or the fd store such a connection waits in systemd\'s queue for the next process instead. A row is capped at 15 s (then SIGKILL). In the busy scenario a failure is a request that was sent and then reset or closed without a response; "refused" counts reconnection attempts after the listener closed (on a plain port there is nobody to take them until the next process starts).');
+  lines.push('"in-flight remainder" is how long the slowest in-flight request still had to run at SIGTERM; a perfect drain exits right after it. "refused" is what a plain port gives once the listener is closed; under a `.socket` unit or the fd store such a connection waits in systemd\'s queue for the next process instead. A row is capped at 15 s (then SIGKILL). The probe row runs our node:http drain with `idleLingerMs: 0` (sockets closed as soon as they are idle): it shows what the default 250 ms linger costs in the streaming case and what it buys in the busy one. In the busy scenario a failure is a request that was sent and then reset or closed without a response; "refused" counts reconnection attempts after the listener closed (on a plain port there is nobody to take them until the next process starts).');
   const slow = result.scenarios.find((s) => s.id === 'slow');
   return {
     markdown: lines.join('\n'),
     goals,
     notes,
-    svg: slow ? { file: 'drain.svg', text: drainChart(slow.rows, result) } : undefined,
+    svg: slow ? { file: 'drain.svg', text: drainChart(slow.rows.filter((r) => !r.probe), result) } : undefined,
   };
 }
 

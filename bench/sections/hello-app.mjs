@@ -22,19 +22,11 @@ function announce(server) {
   process.stdout.write(`listening ${server.address()?.port ?? 'fd'} ${performance.timeOrigin + performance.now()}\n`);
 }
 
-function onceListening(server) {
-  if (server.listening) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-}
-
 async function serveWith(packageName, app) {
   const { serve } = await import(packageName);
-  const { server } = await serve(app, { port: PORT, host: HOST, ...lifecycleOptions });
-  await onceListening(server);
-  return server;
+  const served = serve(app, { port: PORT, host: HOST, ...lifecycleOptions });
+  await served.ready;
+  return served.server;
 }
 
 switch (framework) {
@@ -42,9 +34,9 @@ switch (framework) {
     const handler = (req, res) => res.end(HELLO);
     if (ours) {
       const { serveHttp } = await import('@node-systemd/notify');
-      const { server } = await serveHttp(handler, { port: PORT, host: HOST, ...lifecycleOptions });
-      await onceListening(server);
-      announce(server);
+      const served = serveHttp(handler, { port: PORT, host: HOST, ...lifecycleOptions });
+      await served.ready;
+      announce(served.server);
     } else {
       const server = http.createServer(handler);
       server.listen(PORT, HOST, () => announce(server));

@@ -1,23 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Agent, request } from 'node:http';
+import { Agent, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { Notifier } from '@node-systemd/notify';
 import { FakeNotifyManager } from '@node-systemd/notify/testing';
 import systemd from '../src/index.js';
 
-function get(port: number, path: string, agent: Agent): Promise<{ status: number; connection: string | undefined; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+async function get(port: number, path: string, agent: Agent): Promise<{ status: number; connection: string | undefined; body: string }> {
+  const res = await new Promise<IncomingMessage>((resolve, reject) => request({ host: '127.0.0.1', port, path, agent }, resolve).on('error', reject).end());
+  let body = '';
+  for await (const chunk of res) body += String(chunk);
+  return { status: res.statusCode ?? 0, connection: res.headers.connection, body };
 }
 
 async function setup() {

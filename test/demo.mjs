@@ -22,8 +22,8 @@ const RESTARTS = Number(process.env.DEMO_RESTARTS ?? 3);
 const CONNECTIONS = 10;
 const LOAD_MS = Number(process.env.DEMO_SECONDS ?? 10) * 1000;
 
-const { bootContainer, canBootContainer, freePort } = await import('./harness/container.mjs');
-const { exampleApp, get, installExample, runLoad, sleep } = await import('./e2e/lib.mjs');
+const { bootContainer, canBootContainer } = await import('./harness/container.mjs');
+const { exampleApp, get, installExample, pickPort, runLoad, sleep } = await import('./e2e/lib.mjs');
 
 const now = () => process.hrtime.bigint(); // CLOCK_MONOTONIC, the journal's clock too
 let t0 = now();
@@ -47,7 +47,7 @@ async function withSystemd() {
   const c = await bootContainer({ name: `nsd-demo-${process.pid}`, systemd: '252', bind: [root] });
   try {
     say(`demo: systemd ${c.systemdVersion} is up (${c.bootMs} ms)`);
-    const port = await freePort();
+    const port = await pickPort();
     // The shipped units, plus a drop-in that moves the socket from port 80 to a free port.
     await installExample(c, app, { port, watchdogSec: 10 });
     await c.exec(['rm', '-f', '/etc/systemd/system/hello.service.d/e2e.conf'], { check: true });
@@ -152,7 +152,7 @@ async function withoutSystemd(reason) {
   const entry = appEntry(app);
   const { FakeNotifyManager } = await import('@node-systemd/notify/testing').catch(() => import(path.join(root, 'packages/notify/dist/testing/index.js')));
   const manager = await FakeNotifyManager.start();
-  const port = await freePort();
+  const port = await pickPort();
   t0 = now();
   manager.on('message', (m) => mark('notify', m.assignments.map(([k, v]) => `${k}=${v}`).join(' '), m.receivedAt));
   const child = spawn('systemd-socket-activate', ['-l', `127.0.0.1:${port}`, '--fdname=http', '-E', `NOTIFY_SOCKET=${manager.socket}`, process.execPath, entry], {

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { bootContainer, canBootContainer, ensureTrixieRoot, freePort } from '../harness/container.mjs';
-import { get, here, recordResults, repo, restartsDuring, runLoad, sleep, watchProps } from './lib.mjs';
+import { bootContainer, canBootContainer, ensureTrixieRoot } from '../harness/container.mjs';
+import { get, here, pickPort, recordResults, repo, restartsDuring, runLoad, sleep, watchProps } from './lib.mjs';
 
 const FIXTURES = '/opt/fixtures';
 // The fd store and notify-reload run a real example (HELLO_FDSTORE=1, HELLO_RELOAD_MS=N)
@@ -96,7 +96,7 @@ TimeoutStartSec=60s
     });
 
     it(`fd store without a .socket unit: the listener survives systemctl restart (${connections} clients, ${loadSeconds} s, ${restarts} restarts)`, async (t) => {
-      const port = await freePort();
+      const port = await pickPort();
       await c.installUnit('hello-fdstore.service', hardenedFixtureUnit({
         app: FDSTORE_APP,
         extra: `Environment=HELLO_FDSTORE=1 PORT=${port} HOST=127.0.0.1\nFileDescriptorStoreMax=1\n`,
@@ -145,7 +145,7 @@ TimeoutStartSec=60s
 
     if (systemd !== '252') {
       it('Type=notify-reload: systemctl reload -> SIGHUP -> RELOADING=1 + MONOTONIC_USEC -> READY=1, and reload waits for it', async (t) => {
-        const port = await freePort();
+        const port = await pickPort();
         const reloadMs = 1500;
         await c.installUnit('hello-reload.service', hardenedFixtureUnit({
           app: RELOAD_APP,

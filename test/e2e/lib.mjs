@@ -3,6 +3,7 @@
 // load generator, and polling of `systemctl show`.
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -93,6 +94,27 @@ export function get(port, pathname = '/', { agent = false, timeoutMs = 30_000 } 
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A free 127.0.0.1 port below the kernel's ephemeral range (32768-60999 here).
+ * A port from that range (port 0) can be taken between a socket unit's stop and
+ * its next start by any outgoing connection on the machine (the load generators
+ * of concurrent tests make thousands); then the socket unit fails with EADDRINUSE.
+ */
+export async function pickPort() {
+  const [low] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const top = Math.min(low || 32768, 32768);
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * (top - 20000));
+    const ok = await new Promise((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+  throw new Error('no free port found in 20000..32767');
+}
 
 /**
  * Polls `systemctl show` every intervalMs until `until(props)` is true or timeoutMs

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { bootContainer, canBootContainer, ensureTrixieRoot, freePort } from '../harness/container.mjs';
-import { exampleApp, get, installExample, recordResults, repo, resetUnits, restartsDuring, runLoad, sleep, watchProps } from './lib.mjs';
+import { bootContainer, canBootContainer, ensureTrixieRoot } from '../harness/container.mjs';
+import { exampleApp, get, pickPort, installExample, recordResults, repo, resetUnits, restartsDuring, runLoad, sleep, watchProps } from './lib.mjs';
 
 const WATCHDOG_SEC = 3;
 
@@ -32,8 +32,8 @@ export function defineExampleSuite(name, { systemd = '252', loadSeconds = 15, re
       c = await bootContainer({ name: `nsd-e2e-${name}-${systemd}-${process.pid}`, systemd, bind: [repo], bootTimeoutMs: 90_000 });
       console.log(`# container: systemd ${c.systemdVersion}, booted in ${c.bootMs} ms (${c.state})`);
       if (app.standin) console.log(`# NOTE: examples/hello-${name}/dist/app.js is not built; running the stand-in app test/e2e/fixtures/standin`);
-      port = await freePort();
-      plainPort = await freePort();
+      port = await pickPort();
+      plainPort = await pickPort();
       await installExample(c, app, { port, plainPort, watchdogSec: WATCHDOG_SEC });
     });
 
@@ -50,8 +50,8 @@ export function defineExampleSuite(name, { systemd = '252', loadSeconds = 15, re
         try {
           await fn(t);
         } catch (err) {
-          const journal = await c.journal('hello.service', { lines: 40 }).catch(() => '');
-          t.diagnostic(`journal of hello.service (last 40):\n${journal}`);
+          const journal = await c.exec(['sh', '-c', 'journalctl --sync; journalctl -u hello.service -u hello.socket -u hello-plain.service -n 40 --no-pager; systemctl status --no-pager hello.socket hello.service'], { timeoutMs: 20_000 }).catch(() => ({ stdout: '' }));
+          t.diagnostic(`journal and status (last 40 lines):\n${journal.stdout}`);
           throw err;
         }
       });

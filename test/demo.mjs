@@ -68,11 +68,10 @@ async function withSystemd() {
     const watcher = (async () => {
       let last = '';
       while (!watch.done) {
-        const asked = now();
         const p = await c.show('hello.service', ['ActiveState', 'SubState', 'StatusText', 'MainPID']).catch(() => null);
         if (p) {
           const line = `${p.ActiveState} (${p.SubState})${p.StatusText ? `, STATUS="${p.StatusText}"` : ''}${p.MainPID !== '0' ? `, MainPID ${p.MainPID}` : ''}`;
-          if (line !== last) mark('show', line, (asked + now()) / 2n);
+          if (line !== last) mark('show', line); // stamped when the answer came back
           last = line;
         }
         await sleep(15);
@@ -183,6 +182,16 @@ async function withoutSystemd(reason) {
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     manager.close();
+  }
+}
+
+// `pnpm demo` runs `pnpm build` first; build here too when the example is missing
+// (a bare `node test/demo.mjs`, or a root build script that built nothing).
+if (!fs.existsSync(path.join(root, 'examples', 'hello-fastify', 'dist', 'app.js')) && process.env.E2E_STANDIN !== '1') {
+  say('demo: examples/hello-fastify is not built; building the packages and the example...');
+  for (const filter of ['./packages/**', './examples/hello-fastify']) {
+    const b = spawnSync('pnpm', ['-r', '--filter', filter, 'run', 'build'], { cwd: root, stdio: 'inherit' });
+    if (b.status !== 0) process.exit(b.status ?? 1);
   }
 }
 

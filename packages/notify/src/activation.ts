@@ -73,7 +73,10 @@ export function listenOptions(fallback: ListenFallback = {}): ListenTarget {
   const fds = listenFds();
   if (fds.length > 0) {
     const chosen = (fallback.name === undefined ? undefined : fds.find((fd) => fd.name === fallback.name)) ?? (fds.length === 1 ? fds[0] : undefined);
-    if (chosen) return { fd: chosen.fd };
+    if (chosen) {
+      checkStreamSocket(chosen);
+      return { fd: chosen.fd };
+    }
     throw new NotifyError(
       'ERR_NOTIFY_FD_NOT_FOUND',
       `${fds.length} fds were passed (${fds.map((fd) => `${fd.fd}=${JSON.stringify(fd.name)}`).join(', ')}) and none is named ${JSON.stringify(fallback.name)}; ` +
@@ -86,6 +89,25 @@ export function listenOptions(fallback: ListenFallback = {}): ListenTarget {
     throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `The fallback port must be an integer from 0 to 65535, got ${String(fallback.port)}.`);
   }
   return fallback.host === undefined ? { port } : { port, host: fallback.host };
+}
+
+/**
+ * server.listen({ fd }) on anything but a stream socket fails with a bare EINVAL
+ * (or worse, listens on an fd Node opened for itself when LISTEN_FDS lies); say
+ * which fd and what it is instead.
+ */
+function checkStreamSocket({ fd, name }: ListenFd): void {
+  const SOCK_STREAM = 1;
+  let info: SocketInfo;
+  try {
+    info = describeFd(fd);
+  } catch (error) {
+    if ((error as NotifyError).code === 'ERR_NOTIFY_NATIVE_UNAVAILABLE') return;
+    throw new NotifyError('ERR_NOTIFY_INVALID_FDS', `The passed fd ${fd} (${JSON.stringify(name)}) is not a socket; check LISTEN_FDS and the .socket unit.`, { cause: error });
+  }
+  if (info.type !== SOCK_STREAM) {
+    throw new NotifyError('ERR_NOTIFY_INVALID_FDS', `The passed fd ${fd} (${JSON.stringify(name)}) is not a stream socket (SO_TYPE ${info.type}); an HTTP server needs ListenStream=.`);
+  }
 }
 
 /** What kind of socket an fd is (family AF_UNIX=1/AF_INET=2/AF_INET6=10, type, listening). */

@@ -33,7 +33,7 @@ export function serverFd(server: Server): number | undefined {
 }
 
 /** FDSTORE=1 + FDNAME= with the fds. Resolves false when not supervised. */
-export function storeFds(fds: readonly number[], options: StoreOptions): Promise<boolean> {
+export async function storeFds(fds: readonly number[], options: StoreOptions): Promise<boolean> {
   checkName(options?.name);
   const fields: Array<[string, FieldValue]> = [[FDSTORE, '1'], [FDNAME, options.name]];
   if (options.poll === false) fields.push([FDPOLL, '0']);
@@ -56,7 +56,7 @@ export function storedFds(name: string): ListenFd[] {
 }
 
 /** FDSTOREREMOVE=1 + FDNAME=: the manager closes every stored fd of that name. */
-export function removeStoredFds(name: string, notifier: Notifier = defaultNotifier()): Promise<boolean> {
+export async function removeStoredFds(name: string, notifier: Notifier = defaultNotifier()): Promise<boolean> {
   checkName(name);
   return notifier.notify([[FDSTOREREMOVE, '1'], [FDNAME, name]]);
 }

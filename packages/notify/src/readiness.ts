@@ -1,4 +1,5 @@
 import { defaultNotifier } from './default-notifier.js';
+import { NotifyError } from './errors.js';
 import type { Notifier } from './notifier.js';
 import { READY } from './protocol.js';
 
@@ -17,9 +18,12 @@ export interface ReadinessWarningOptions {
  * does nothing (no timer).
  */
 export function warnIfNotReady(options: ReadinessWarningOptions = {}): () => void {
+  const afterMs = options.afterMs ?? 10_000;
+  if (typeof afterMs !== 'number' || !Number.isFinite(afterMs) || afterMs < 0) {
+    throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `warnIfNotReady() afterMs must be a finite number of milliseconds >= 0, got ${String(afterMs)}.`);
+  }
   const notifier = options.notifier ?? defaultNotifier();
   if (!notifier.supervised || notifier.readySent) return () => {};
-  const afterMs = options.afterMs ?? 10_000;
   const warn = options.warn ?? ((message: string) => process.emitWarning(message, { code: 'NODE_SYSTEMD_NOT_READY' }));
   let stopListening = (): void => {};
   const timer = setTimeout(() => {

@@ -27,6 +27,8 @@ export interface ReceivedMessage {
 export interface FakeManagerOptions {
   /** Bind an abstract socket (`@name`) instead of a path in a temp dir. Default false. */
   abstract?: boolean;
+  /** Bind this path (or `@name`) instead of a fresh one; it is removed again on close(). */
+  socket?: string;
   /** How often the socket is read, in ms. Default 2. */
   pollIntervalMs?: number;
   /** Close the fd of BARRIER=1 at once, as systemd does. Default true. */
@@ -53,6 +55,7 @@ export class FakeNotifyManager extends EventEmitter {
   private readonly native: NativeBinding;
   private fd: number;
   private readonly directory: string | undefined;
+  private readonly ownPath: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly pollIntervalMs: number;
   private readonly answerBarriers: boolean;
@@ -63,6 +66,7 @@ export class FakeNotifyManager extends EventEmitter {
     this.fd = fd;
     this.socket = socket;
     this.directory = directory;
+    this.ownPath = options.socket?.startsWith('/') ? options.socket : undefined;
     this.pollIntervalMs = options.pollIntervalMs ?? 2;
     this.answerBarriers = options.answerBarriers ?? true;
     if (!options.paused) this.resume();
@@ -72,7 +76,9 @@ export class FakeNotifyManager extends EventEmitter {
     const native = loadNative();
     let directory: string | undefined;
     let socket: string;
-    if (options.abstract) {
+    if (options.socket !== undefined) {
+      socket = options.socket;
+    } else if (options.abstract) {
       socket = `@node-systemd-test/${process.pid}/${randomBytes(6).toString('hex')}`;
     } else {
       directory = mkdtempSync(join(tmpdir(), 'nsd-notify-'));
@@ -193,5 +199,6 @@ export class FakeNotifyManager extends EventEmitter {
       for (const fd of message.fds.splice(0)) this.native.close(fd);
     }
     if (this.directory) rmSync(this.directory, { recursive: true, force: true });
+    if (this.ownPath) rmSync(this.ownPath, { force: true });
   }
 }

@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeNotifyManager } from '../src/testing/index.js';
+import { childEnv, collect, repoRoot } from './helpers.js';
+
+const packageDir = join(repoRoot, 'packages', 'notify');
+const prebuilt = 'prebuilds/linux-x64/notify.glibc.node';
+
+/** A PATH with node, npm and a shell, and no compiler or make. */
+function toolchainFreePath(dir: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  const npmCli = realpathSync(execFileSync('/bin/sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
+  const tools: Record<string, string> = { node: process.execPath, npm: npmCli, sh: '/bin/sh', env: '/usr/bin/env' };
+  for (const [name, target] of Object.entries(tools)) symlinkSync(target, join(bin, name));
+  return bin;
+}
+
+test('success: the packed package installs with --ignore-scripts and no compiler on PATH, and ready() reaches a receiver from require() and import', { timeout: 180_000 }, async () => {
+  assert.ok(existsSync(join(packageDir, 'dist', 'index.js')) && existsSync(join(packageDir, prebuilt)), 'build the package first (pnpm --filter @node-systemd/notify build)');
+  const dir = mkdtempSync(join(tmpdir(), 'nsd-pack-'));
+  const manager = await FakeNotifyManager.start();
+  try {
+    // Pack what `pnpm build` produced (prepack would rebuild dist under other running tests).
+    execFileSync('pnpm', ['pack', '--config.ignore-scripts=true', '--pack-destination', dir], { cwd: packageDir, stdio: 'pipe' });
+    const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
+    const listing = execFileSync('tar', ['-tzf', join(dir, tarball)], { encoding: 'utf8' }).split('\n');
+    assert.ok(listing.includes(`package/${prebuilt}`), 'the tarball carries the prebuilt addon');
+    assert.ok(listing.includes('package/dist/index.mjs') && listing.includes('package/dist/testing/index.mjs'), 'and the ESM wrappers');
+    assert.ok(!listing.some((f) => f.startsWith('package/src/') || f.startsWith('package/test/')), 'but not the sources or tests');
+
+    const app = join(dir, 'app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'pack-check', version: '1.0.0', private: true }));
+    const PATH = toolchainFreePath(dir);
+    const env = childEnv({ PATH, HOME: dir, npm_config_cache: join(dir, 'npm-cache'), npm_config_update_notifier: 'false' });
+    for (const tool of ['gcc', 'g++', 'cc', 'make', 'python3']) {
+      const found = execFileSync('/bin/sh', ['-c', `command -v ${tool} || echo absent`], { env, encoding: 'utf8' }).trim();
+      assert.equal(found, 'absent', `${tool} must not be on the test PATH`);
+    }
+    execFileSync('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', join(dir, tarball)], { cwd: app, env, stdio: 'pipe', timeout: 120_000 });
+    const installed = join(app, 'node_modules', '@node-systemd', 'notify');
+    assert.ok(existsSync(join(installed, prebuilt)));
+    assert.ok(!existsSync(join(installed, 'build')), 'nothing was compiled');
+
+    writeFileSync(join(app, 'cjs.cjs'), [
+      "const notify = require('@node-systemd/notify');",
+      "notify.ready('from require').then((sent) => console.log(JSON.stringify({ sent })));",
+    ].join('\n'));
+    writeFileSync(join(app, 'esm.mjs'), [
+      "import { createRequire } from 'node:module';",
+      "import * as notify from '@node-systemd/notify';",
+      "import { FakeNotifyManager } from '@node-systemd/notify/testing';",
+      "const required = createRequire(import.meta.url)('@node-systemd/notify');",
+      'const same = notify.defaultNotifier() === required.defaultNotifier() && notify.NotifyError === required.NotifyError;',
+      "const sent = await notify.status('from import');",
+      "console.log(JSON.stringify({ sent, same, testing: typeof FakeNotifyManager.start }));",
+    ].join('\n'));
+    for (const [script, status] of [['cjs.cjs', 'from require'], ['esm.mjs', 'from import']] as const) {
+      const child = spawn('node', [script], { cwd: app, env: { ...env, NOTIFY_SOCKET: manager.socket }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const result = await collect(child);
+      assert.equal(result.code, 0, result.stderr);
+      const report = JSON.parse(result.stdout);
+      assert.equal(report.sent, true);
+      if (script === 'esm.mjs') {
+        assert.equal(report.same, true, 'import and require share one instance');
+        assert.equal(report.testing, 'function');
+      }
+      const message = await manager.waitFor('STATUS', { value: status });
+      assert.equal(message.pid, child.pid);
+      if (script === 'cjs.cjs') assert.equal(message.fields.READY, '1');
+    }
+  } finally {
+    manager.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
 import { bootContainer, canBootContainer, ensureTrixieRoot } from '../harness/container.mjs';
@@ -34,7 +35,7 @@ function hardenedFixtureUnit({ app, type = 'notify', extra = '' }) {
     .replace(/^\[Install\]/m, `${extra}\n[Install]`);
 }
 
-export function defineEdgeSuite({ systemd = '252', loadSeconds = 15, restarts = 5, connections = 10 } = {}) {
+export function defineEdgeSuite({ systemd = '252', loadSeconds = 15, restarts = 5, connections = 10, readmeInstall = false } = {}) {
   describe(`systemd ${systemd}: STATUS newline, fd store${systemd === '252' ? '' : ', notify-reload'}`, { concurrency: false }, () => {
     let c;
     let skip = false;
@@ -173,6 +174,34 @@ TimeoutStartSec=60s
         assert.equal(p.MainPID, before.MainPID, 'a reload is not a restart');
         assert.equal((await get(port, '/')).status, 200);
         await c.systemctl('stop', 'hello-reload.service', { timeoutMs: 60_000 });
+      });
+    }
+
+    if (readmeInstall) {
+      it('the README install: a `pnpm deploy` copy in /opt with the shipped units serves through the socket', async (t) => {
+        if (!built('fastify')) return t.skip('examples/hello-fastify is not built');
+        const out = path.join(repo, 'test', '.work', 'deploy', 'hello-fastify');
+        fs.rmSync(out, { recursive: true, force: true });
+        const d = spawnSync('pnpm', ['--filter', 'hello-fastify', 'deploy', '--prod', '--legacy', out], { cwd: repo, encoding: 'utf8', timeout: 300_000 });
+        assert.equal(d.status, 0, `pnpm deploy failed: ${d.stderr || d.stdout}`);
+        // A real copy under /opt (replacing the symlink the other tests use).
+        await c.exec(['sh', '-c', `rm -rf /opt/hello-fastify && cp -a "$1" /opt/hello-fastify && du -sh /opt/hello-fastify`, 'sh', out], { check: true, timeoutMs: 120_000 });
+        const port = await pickPort();
+        const shipped = (f) => fs.readFileSync(path.join(repo, 'examples', 'hello-fastify', f), 'utf8');
+        await c.writeFile('/etc/systemd/system/hello.service', shipped('hello.service'));
+        await c.writeFile('/etc/systemd/system/hello.socket', shipped('hello.socket'));
+        await c.writeFile('/etc/systemd/system/hello.socket.d/port.conf', `[Socket]\nListenStream=\nListenStream=127.0.0.1:${port}\n`);
+        await c.exec(['systemctl', 'daemon-reload'], { check: true });
+        await c.systemctl('enable', '--now', 'hello.socket', { check: true, timeoutMs: 30_000 });
+        const res = await get(port, '/');
+        const p = await c.show('hello.service', ['ActiveState', 'StatusText', 'MainPID']);
+        const cmdline = (await c.readFile(`/proc/${p.MainPID}/cmdline`)).split('\0').join(' ').trim();
+        t.diagnostic(`deployed copy: ${res.status} ${JSON.stringify(res.body)}; ${p.ActiveState}, StatusText=${JSON.stringify(p.StatusText)}; ${cmdline}`);
+        assert.equal(res.status, 200);
+        assert.equal(res.body.trim(), 'Hello World!');
+        assert.equal(p.ActiveState, 'active');
+        await c.systemctl('disable', '--now', 'hello.socket', 'hello.service', { timeoutMs: 60_000 });
+        fs.rmSync(out, { recursive: true, force: true });
       });
     }
   });

@@ -211,15 +211,26 @@ export function renderResults() {
     'the shipped hardened hello.service + hello.socket; "plain port": the same app and',
     'hardening listening on a port itself (no socket unit), the contrast.',
     '',
-    '| date | systemd | app | setup | connections × s | restarts | requests | failures (errors + non-2xx) | restart ms (median) |',
+    'Machine: 2 cores shared with other test suites running at the same time, so request',
+    'counts and restart times vary from run to run; the failure counts are the point.',
+    '`restart ms`: how long each `systemctl restart` took (median, min–max), start of the',
+    'stop to READY=1 of the new process.',
+    '',
+    '| date | systemd | app | setup | connections × s | restarts | requests | failures (errors + non-2xx) | restart ms |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
-  for (const r of [...restart, ...fdstore]) {
-    for (const v of r.variants) {
-      const ms = v.restarts.map((x) => x.ms).sort((a, b) => a - b);
-      const median = ms.length ? ms[Math.floor(ms.length / 2)] : '';
-      lines.push(`| ${r.date} | ${r.systemd} | ${r.app}${r.standin ? ' (stand-in)' : ''} | ${v.setup} | ${v.load.connections} × ${Math.round(v.load.elapsedMs / 1000)} | ${v.restarts.length} | ${v.load.requests} | ${v.load.errors + v.load.non2xx}${v.load.errors ? ` (${Object.entries(v.load.errorCodes).map(([k, n]) => `${k} ${n}`).join(', ')})` : ''} | ${median} |`);
-    }
+  const appOrder = (a) => ['hello-fastify', 'hello-express', 'hello-koa'].indexOf(a.replace(/ .*/, ''));
+  const flat = [...restart, ...fdstore].flatMap((r) => r.variants.map((v) => ({ r, v })));
+  flat.sort((a, b) => (a.r.kind === b.r.kind ? 0 : a.r.kind === 'restart' ? -1 : 1)
+    || String(a.r.systemd).localeCompare(String(b.r.systemd))
+    || appOrder(a.r.app) - appOrder(b.r.app)
+    || (a.v.setup === 'socket unit' ? -1 : 1));
+  for (const { r, v } of flat) {
+    const ms = v.restarts.map((x) => x.ms).sort((a, b) => a - b);
+    const median = ms.length ? `${ms[Math.floor(ms.length / 2)]} (${ms[0]}–${ms.at(-1)})` : '';
+    const failures = v.load.errors + v.load.non2xx;
+    const why = [...Object.entries(v.load.errorCodes), ...Object.entries(v.load.statusCodes ?? {}).map(([k, n]) => [`HTTP ${k}`, n])].map(([k, n]) => `${k} ${n}`).join(', ');
+    lines.push(`| ${r.date} | ${r.systemd} | ${r.app}${r.standin ? ' (stand-in)' : ''} | ${v.setup} | ${v.load.connections} × ${Math.round(v.load.elapsedMs / 1000)} | ${v.restarts.length} | ${v.load.requests} | **${failures}**${why ? ` (${why})` : ''} | ${median} |`);
   }
   const notes = rows.flatMap((r) => (r.notes ?? []).map((n) => `- ${r.systemd}, ${r.app}: ${n}`));
   if (notes.length) lines.push('', '## Notes', '', ...notes);

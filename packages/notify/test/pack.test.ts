@@ -74,6 +74,22 @@ test('success: the packed package installs with --ignore-scripts and no compiler
       assert.equal(message.pid, child.pid);
       if (script === 'cjs.cjs') assert.equal(message.fields.READY, '1');
     }
+
+    // Without a binary that fits: off systemd nothing changes; under systemd the
+    // first message fails loudly, naming the target and the fix.
+    rmSync(join(installed, 'prebuilds'), { recursive: true });
+    writeFileSync(join(app, 'missing.cjs'), [
+      "const notify = require('@node-systemd/notify');",
+      "notify.ready().then((sent) => console.log(JSON.stringify({ sent })), (e) => console.log(JSON.stringify({ code: e.code, message: e.message })));",
+    ].join('\n'));
+    const off = await collect(spawn('node', ['missing.cjs'], { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+    assert.deepEqual(JSON.parse(off.stdout), { sent: false });
+    const on = await collect(spawn('node', ['missing.cjs'], { cwd: app, env: { ...env, NOTIFY_SOCKET: manager.socket }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const failure = JSON.parse(on.stdout);
+    assert.equal(failure.code, 'ERR_NOTIFY_NATIVE_UNAVAILABLE');
+    assert.match(failure.message, /linux-x64/);
+    assert.match(failure.message, /notify\.glibc\.node \(missing\)/);
+    assert.match(failure.message, /Fix:/);
   } finally {
     manager.close();
     rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
 import { bootContainer, canBootContainer, ensureTrixieRoot } from '../harness/container.mjs';
-import { get, here, pickPort, recordResults, repo, restartsDuring, runLoad, sleep, watchProps } from './lib.mjs';
+import { get, here, inContainer, mountRepo, pickPort, recordResults, repo, restartsDuring, runLoad, sleep, watchProps } from './lib.mjs';
 
 const FIXTURES = '/opt/fixtures';
 // The fd store and notify-reload run a real example (HELLO_FDSTORE=1, HELLO_RELOAD_MS=N)
@@ -46,9 +46,10 @@ export function defineEdgeSuite({ systemd = '252', loadSeconds = 15, restarts = 
       if (systemd === '257') await ensureTrixieRoot({ log: (l) => console.log(`[trixie] ${l}`) });
       c = await bootContainer({ name: `nsd-e2e-edges-${systemd}-${process.pid}`, systemd, bind: [repo], bootTimeoutMs: 90_000 });
       console.log(`# container: systemd ${c.systemdVersion}, booted in ${c.bootMs} ms (${c.state})`);
-      await c.exec(['ln', '-sfn', path.join(here, 'fixtures'), FIXTURES], { check: true });
+      await mountRepo(c);
+      await c.exec(['ln', '-sfn', inContainer(path.join(here, 'fixtures')), FIXTURES], { check: true });
       for (const name of [FDSTORE_APP, RELOAD_APP]) {
-        await c.exec(['ln', '-sfn', path.join(repo, 'examples', `hello-${name}`), `/opt/hello-${name}`], { check: true });
+        await c.exec(['ln', '-sfn', inContainer(path.join(repo, 'examples', `hello-${name}`)), `/opt/hello-${name}`], { check: true });
         if (!built(name) && process.env.E2E_STANDIN !== '1') skip = `examples/hello-${name}/dist/app.js is missing: run \`pnpm build\` first`;
       }
     });
@@ -185,7 +186,7 @@ TimeoutStartSec=60s
         const d = spawnSync('pnpm', ['--filter', 'hello-fastify', 'deploy', '--prod', '--legacy', out], { cwd: repo, encoding: 'utf8', timeout: 300_000 });
         assert.equal(d.status, 0, `pnpm deploy failed: ${d.stderr || d.stdout}`);
         // A real copy under /opt (replacing the symlink the other tests use).
-        await c.exec(['sh', '-c', `rm -rf /opt/hello-fastify && cp -a "$1" /opt/hello-fastify && du -sh /opt/hello-fastify`, 'sh', out], { check: true, timeoutMs: 120_000 });
+        await c.exec(['sh', '-c', `rm -rf /opt/hello-fastify && cp -a "$1" /opt/hello-fastify && du -sh /opt/hello-fastify`, 'sh', inContainer(out)], { check: true, timeoutMs: 120_000 });
         const port = await pickPort();
         const shipped = (f) => fs.readFileSync(path.join(repo, 'examples', 'hello-fastify', f), 'utf8');
         await c.writeFile('/etc/systemd/system/hello.service', shipped('hello.service'));

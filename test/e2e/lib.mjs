@@ -13,7 +13,7 @@ export const repo = path.resolve(here, '../..');
 /**
  * The example under test. Its app is "installed" the way the README says, under
  * /opt/hello-NAME, as a symlink to the built example in the bound repository (the
- * pnpm node_modules links are relative and resolve from the real path). The units
+ * pnpm node_modules links are relative and resolve from the real path; see mountRepo). The units
  * are the shipped files, byte for byte; tests only add drop-ins (port, test hooks,
  * shorter watchdog). E2E_APP_DIR_<NAME>=/path overrides the app directory.
  */
@@ -40,6 +40,26 @@ export function exampleApp(name) {
   };
 }
 
+/**
+ * Where the repository is seen inside the container by services too. The harness
+ * binds it at its own path, which a service with PrivateTmp=/ProtectHome= cannot see
+ * when the clone lives under /tmp, /var/tmp, /home or /root (a CI checkout might).
+ * So it is bound again, read-only, at /srv/nsd-repo, which no sandboxing option hides.
+ */
+export const REPO_IN_CONTAINER = '/srv/nsd-repo';
+
+export async function mountRepo(c) {
+  const script = `mkdir -p ${REPO_IN_CONTAINER} && mountpoint -q ${REPO_IN_CONTAINER} || { mount --bind "$1" ${REPO_IN_CONTAINER} && mount -o remount,bind,ro ${REPO_IN_CONTAINER}; }`;
+  await c.exec(['sh', '-c', script, 'sh', repo], { check: true });
+  return REPO_IN_CONTAINER;
+}
+
+/** A host path inside the repository, as services in the container see it. */
+export const inContainer = (hostPath) => {
+  const rel = path.relative(repo, hostPath);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? hostPath : path.posix.join(REPO_IN_CONTAINER, rel);
+};
+
 /** Writes /etc/systemd/system/NAME.d/FILE inside the container (no reload). */
 export function dropIn(c, unit, file, text) {
   return c.writeFile(`/etc/systemd/system/${unit}.d/${file}`, text);
@@ -51,7 +71,8 @@ export function dropIn(c, unit, file, text) {
  * port itself: no socket unit, so it needs the network).
  */
 export async function installExample(c, app, { port, plainPort, watchdogSec = 3, extraService = '' }) {
-  await c.exec(['ln', '-sfn', app.appDir, app.optDir], { check: true });
+  await mountRepo(c);
+  await c.exec(['ln', '-sfn', inContainer(app.appDir), app.optDir], { check: true });
   await c.writeFile('/etc/systemd/system/hello.service', app.service);
   await c.writeFile('/etc/systemd/system/hello.socket', app.socket);
   await dropIn(c, 'hello.socket', 'e2e.conf', `[Socket]\nListenStream=\nListenStream=127.0.0.1:${port}\n`);

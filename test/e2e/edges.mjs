@@ -11,12 +11,12 @@ import { bootContainer, canBootContainer, ensureTrixieRoot } from '../harness/co
 import { get, here, inContainer, mountRepo, pickPort, recordResults, repo, restartsDuring, runLoad, sleep, watchProps } from './lib.mjs';
 
 const FIXTURES = '/opt/fixtures';
-// The fd store and notify-reload run a real example (HELLO_FDSTORE=1, HELLO_RELOAD_MS=N)
-// once it is built; the stand-in fixture otherwise (E2E_STANDIN=1). The fd store
-// uses hello-express: @node-systemd/fastify's app.systemd.listen() does not store
-// the listener yet (it calls app.listen() itself, not the lifecycle's listen()).
-const FDSTORE_APP = 'express';
+// The fd store and notify-reload run the real examples (HELLO_FDSTORE=1, HELLO_RELOAD_MS=N)
+// once built; the stand-in fixture otherwise (E2E_STANDIN=1).
 const RELOAD_APP = 'fastify';
+// Known gap, kept visible as a TODO test: @node-systemd/fastify's app.systemd.listen()
+// calls app.listen() itself, not the lifecycle's listen(), so fdStore: true stores nothing.
+const FDSTORE_TODO = { fastify: '@node-systemd/fastify does not store the listener yet (app.systemd.listen() bypasses the lifecycle\'s listen())' };
 const built = (name) => fs.existsSync(path.join(repo, 'examples', `hello-${name}`, 'dist', 'app.js'));
 const appExec = (name) => (built(name) ? `/usr/bin/node /opt/hello-${name}/dist/app.js` : `/usr/bin/node ${FIXTURES}/standin/app.js`);
 const appName = (name) => (built(name) ? `hello-${name}` : 'stand-in fixture (node:http)');
@@ -35,7 +35,7 @@ function hardenedFixtureUnit({ app, type = 'notify', extra = '' }) {
     .replace(/^\[Install\]/m, `${extra}\n[Install]`);
 }
 
-export function defineEdgeSuite({ systemd = '252', loadSeconds = 15, restarts = 5, connections = 10, readmeInstall = false } = {}) {
+export function defineEdgeSuite({ systemd = '252', loadSeconds = 15, restarts = 5, connections = 10, readmeInstall = false, fdStoreApps = ['express'] } = {}) {
   describe(`systemd ${systemd}: STATUS newline, fd store${systemd === '252' ? '' : ', notify-reload'}`, { concurrency: false }, () => {
     let c;
     let skip = false;
@@ -48,7 +48,7 @@ export function defineEdgeSuite({ systemd = '252', loadSeconds = 15, restarts = 
       console.log(`# container: systemd ${c.systemdVersion}, booted in ${c.bootMs} ms (${c.state})`);
       await mountRepo(c);
       await c.exec(['ln', '-sfn', inContainer(path.join(here, 'fixtures')), FIXTURES], { check: true });
-      for (const name of [FDSTORE_APP, RELOAD_APP]) {
+      for (const name of new Set([...fdStoreApps, RELOAD_APP])) {
         await c.exec(['ln', '-sfn', inContainer(path.join(repo, 'examples', `hello-${name}`)), `/opt/hello-${name}`], { check: true });
         if (!built(name) && process.env.E2E_STANDIN !== '1') skip = `examples/hello-${name}/dist/app.js is missing: run \`pnpm build\` first`;
       }
@@ -97,45 +97,46 @@ TimeoutStartSec=60s
       await c.systemctl('stop', 'newline-naive.service', { timeoutMs: 30_000 });
     });
 
-    it(`fd store without a .socket unit: the listener survives systemctl restart (${connections} clients, ${loadSeconds} s, ${restarts} restarts)`, async (t) => {
+  for (const FDSTORE_APP of fdStoreApps) {
+    it(`fd store without a .socket unit (hello-${FDSTORE_APP}): the listener survives systemctl restart (${connections} clients, ${loadSeconds} s, ${restarts} restarts)`, async (t) => {
       const port = await pickPort();
-      await c.installUnit('hello-fdstore.service', hardenedFixtureUnit({
+      await c.installUnit(`hello-fdstore-${FDSTORE_APP}.service`, hardenedFixtureUnit({
         app: FDSTORE_APP,
         extra: `Environment=HELLO_FDSTORE=1 PORT=${port} HOST=127.0.0.1\nFileDescriptorStoreMax=1\n`,
       }));
-      const r = await c.systemctl('start', 'hello-fdstore.service', { timeoutMs: 60_000 });
+      const r = await c.systemctl('start', `hello-fdstore-${FDSTORE_APP}.service`, { timeoutMs: 60_000 });
       assert.equal(r.code, 0, r.stderr);
       // The app stores its listener right after READY=1; give the datagram a moment.
-      await c.waitForProps('hello-fdstore.service', { NFileDescriptorStore: '1' }, { timeoutMs: 10_000 }).catch(async (err) => {
-        throw new Error(`${err.message}\njournal:\n${await c.journal('hello-fdstore.service')}`);
+      await c.waitForProps(`hello-fdstore-${FDSTORE_APP}.service`, { NFileDescriptorStore: '1' }, { timeoutMs: 10_000 }).catch(async (err) => {
+        throw new Error(`${err.message}\njournal:\n${await c.journal(`hello-fdstore-${FDSTORE_APP}.service`)}`);
       });
       const [load, rs] = await Promise.all([
         runLoad({ port, connections, durationMs: loadSeconds * 1000 }),
-        restartsDuring(c, 'hello-fdstore.service', { times: restarts, firstAfterMs: 1500, everyMs: Math.floor((loadSeconds * 1000 - 3000) / restarts) }),
+        restartsDuring(c, `hello-fdstore-${FDSTORE_APP}.service`, { times: restarts, firstAfterMs: 1500, everyMs: Math.floor((loadSeconds * 1000 - 3000) / restarts) }),
       ]);
-      const afterRestarts = await c.show('hello-fdstore.service', ['NFileDescriptorStore', 'ActiveState']);
+      const afterRestarts = await c.show(`hello-fdstore-${FDSTORE_APP}.service`, ['NFileDescriptorStore', 'ActiveState']);
       // Which socket did each new process listen on? The app's READY STATUS= says
       // "fd 3" when it got a passed (here: stored) socket, else the address it bound.
       const fromStore = (status) => /\bfd 3\b/.test(status);
       const reused = rs.filter((x) => fromStore(x.status)).length;
       // And across stop + start (no job keeps the unit referenced in between)?
-      await c.systemctl('stop', 'hello-fdstore.service', { timeoutMs: 60_000, check: true });
-      const stopped = await c.show('hello-fdstore.service', ['NFileDescriptorStore', 'ActiveState']);
-      await c.systemctl('start', 'hello-fdstore.service', { timeoutMs: 60_000, check: true });
-      const restartedStatus = (await c.show('hello-fdstore.service', ['StatusText'])).StatusText;
+      await c.systemctl('stop', `hello-fdstore-${FDSTORE_APP}.service`, { timeoutMs: 60_000, check: true });
+      const stopped = await c.show(`hello-fdstore-${FDSTORE_APP}.service`, ['NFileDescriptorStore', 'ActiveState']);
+      await c.systemctl('start', `hello-fdstore-${FDSTORE_APP}.service`, { timeoutMs: 60_000, check: true });
+      const restartedStatus = (await c.show(`hello-fdstore-${FDSTORE_APP}.service`, ['StatusText'])).StatusText;
       const afterStopStart = fromStore(restartedStatus) ? 'took the stored fd' : 'bound the port anew';
-      await c.systemctl('stop', 'hello-fdstore.service', { timeoutMs: 60_000 });
+      await c.systemctl('stop', `hello-fdstore-${FDSTORE_APP}.service`, { timeoutMs: 60_000 });
       const notes = [
         `fd store (FileDescriptorStoreMax=1, no .socket unit): ${restarts} × systemctl restart, NFileDescriptorStore=${afterRestarts.NFileDescriptorStore} after them; ${reused} of ${restarts} new processes took the stored listener back (READY STATUS ${JSON.stringify(rs.at(-1)?.status)}); ${load.requests} requests, ${load.errors} errors, ${load.non2xx} non-2xx.`,
         `fd store across systemctl stop + start: NFileDescriptorStore=${stopped.NFileDescriptorStore} while stopped; the next process ${afterStopStart} (STATUS ${JSON.stringify(restartedStatus)}).`,
       ];
       for (const n of notes) t.diagnostic(n);
-      recordResults(`fdstore-${systemd}`, {
+      recordResults(`fdstore-${FDSTORE_APP}-${systemd}`, {
         kind: 'fdstore',
         date: new Date().toISOString().slice(0, 10),
         systemd: c.systemdVersion,
         app: appName(FDSTORE_APP),
-        variants: [{ setup: 'fd store, no socket unit', unit: 'hello-fdstore.service', load, restarts: rs }],
+        variants: [{ setup: 'fd store, no socket unit', unit: `hello-fdstore-${FDSTORE_APP}.service`, load, restarts: rs }],
         notes,
       });
       for (const x of rs) assert.equal(x.code, 0, x.stderr);
@@ -143,7 +144,8 @@ TimeoutStartSec=60s
       assert.equal(reused, restarts, 'every restarted process got the stored listener back');
       assert.equal(load.errors, 0, `errors: ${JSON.stringify(load.errorCodes)}`);
       assert.equal(load.non2xx, 0);
-    });
+    }, { todo: FDSTORE_TODO[FDSTORE_APP] || false });
+  }
 
     if (systemd !== '252') {
       it('Type=notify-reload: systemctl reload -> SIGHUP -> RELOADING=1 + MONOTONIC_USEC -> READY=1, and reload waits for it', async (t) => {

@@ -24,6 +24,8 @@ export interface SystemdListenFallback {
   port?: number;
   host?: string;
   path?: string;
+  /** An inherited listening fd to use instead (Fastify's own listen options have no typed `fd`). */
+  fd?: number;
 }
 
 /** `app.systemd` */
@@ -123,7 +125,11 @@ const plugin: FastifyPluginAsync<SystemdPluginOptions> = async (app, options) =>
     },
     isAcceptingTraffic: () => lifecycle.isAcceptingTraffic(),
     async listen(fallback = {}) {
-      const target = resolveListen(app.server, { ...fallback, name: fdName });
+      const { fd, ...rest } = fallback;
+      if (fd !== undefined && (!Number.isInteger(fd) || fd < 0)) {
+        throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `app.systemd.listen() needs fd to be a non-negative integer, got ${String(fd)}.`);
+      }
+      const target = fd === undefined ? resolveListen(app.server, { ...rest, name: fdName }) : { fd };
       return 'fd' in target ? listenOnFd(app, target.fd) : app.listen(target);
     },
     notify: (fields) => notifier.notify(fields),

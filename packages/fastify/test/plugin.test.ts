@@ -89,3 +89,49 @@ test('success: the package exports the plugin to require() and import', async ()
   const imported = (await import('@node-systemd/fastify')) as { default: unknown };
   assert.equal(imported.default, required.default, 'ESM and CommonJS share one instance');
 });
+
+const CHILD = `(async () => {
+  const app = require('fastify')();
+  await app.register(require('@node-systemd/fastify').default, { watchdog: false });
+  app.get('/', async () => 'Hello World!');
+  console.log('at ' + (await app.systemd.listen({ fd: 3 })));
+})()`;
+
+test('success: app.systemd.listen({ fd }) serves on an inherited unix-socket fd (Node reports no address for it)', async () => {
+  const { spawn } = await import('node:child_process');
+  const { createServer, connect } = await import('node:net');
+  const { join } = await import('node:path');
+  const { serverFd } = await import('@node-systemd/notify');
+  // An abstract name: closing our copy below must not unlink anything.
+  const name = `nsd-fastify-test-${process.pid}`;
+  const path = `\0${name}`;
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(path, resolve));
+  const child = spawn(
+    process.execPath,
+    ['-e', CHILD],
+    { cwd: join(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit', serverFd(holder)!], env: { ...process.env, NODE_OPTIONS: '' } },
+  );
+  try {
+    const line = await new Promise<string>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(String(chunk).trim())));
+    assert.equal(line, `at @${name}`);
+    holder.close();
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(path, () => socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.match(reply, /^HTTP\/1\.1 200 OK[\s\S]*Hello World!$/);
+  } finally {
+    child.kill('SIGTERM');
+  }
+});
+
+test('failure: app.systemd.listen() with a bad fd is a typed error', async () => {
+  const app = Fastify();
+  await app.register(systemd, { handleSignals: false, watchdog: false });
+  await assert.rejects(app.systemd.listen({ fd: -1 }), { code: 'ERR_NOTIFY_INVALID_OPTION', message: /needs fd to be a non-negative integer/ });
+  await app.close();
+});

@@ -54,7 +54,9 @@ export function unixPathOf(fd: number | undefined): string | undefined {
     if (!inode) return undefined;
     for (const line of readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
       const columns = line.trim().split(/\s+/);
-      if (columns[6] === inode) return columns[7];
+      // /proc shows NUL bytes as "@": an abstract name bound with the whole
+      // sun_path (as Node does) ends in a run of them.
+      if (columns[6] === inode) return columns[7]?.startsWith('@') ? columns[7].replace(/@+$/, '') : columns[7];
     }
   } catch {
     // No /proc (or no access): the description just says less.

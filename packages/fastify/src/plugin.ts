@@ -100,6 +100,7 @@ const plugin: FastifyPluginAsync<SystemdPluginOptions> = async (app, options) =>
   lifecycle.addServer(app.server);
 
   app.addHook('onListen', async () => {
+    await lifecycle.storeListener(app.server, fdName);
     await lifecycle.ready();
   });
   // preClose: the server still listens and requests are in flight. Waiting for

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
-import { createLifecycle, isNotifyError } from '../src/index.js';
+import { Notifier, createLifecycle, isNotifyError } from '../src/index.js';
+import { FakeNotifyManager } from '../src/testing/index.js';
 import { closed, get, indexOf, rig, sleep } from './lifecycle-helpers.js';
 
 test('success: READY=1 once listening, with STATUS= saying where', async () => {
@@ -155,5 +156,21 @@ test('failure: bad options are rejected with full sentences', () => {
   ];
   for (const [options, message] of cases) {
     assert.throws(() => createLifecycle(options as never), (error) => isNotifyError(error, 'ERR_NOTIFY_INVALID_OPTION') && message.test((error as Error).message));
+  }
+});
+
+test('success: a manager that never answers BARRIER=1 does not hold up the end of the drain', async () => {
+  const manager = await FakeNotifyManager.start({ answerBarriers: false });
+  const notifier = new Notifier({ socket: manager.socket });
+  const lifecycle = createLifecycle({ notifier, handleSignals: false, watchdog: false, barrierTimeoutMs: 200 });
+  try {
+    await lifecycle.shutdown();
+    assert.equal(lifecycle.state, 'drained');
+    await manager.waitFor('BARRIER');
+    assert.deepEqual(manager.valuesOf('STATUS'), ['draining', 'drained']);
+  } finally {
+    lifecycle.dispose();
+    notifier.close();
+    manager.close();
   }
 });

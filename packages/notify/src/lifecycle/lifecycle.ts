@@ -97,9 +97,16 @@ export class Lifecycle extends EventEmitter {
   async listen(server: Server, fallback: ListenFallback = {}): Promise<void> {
     this.addServer(server);
     await listenAsync(server, resolveListen(server, fallback));
-    if (this.options.fdStore) {
-      await this.status.send(() => storeServer(server, fallback.name ?? 'http', { notifier: this.notifier }));
-    }
+    await this.storeListener(server, fallback.name);
+  }
+
+  /**
+   * With the `fdStore` option, stores the listening socket in systemd's fd store
+   * under `name` (default "http"); a no-op otherwise. listen() calls it; adapters
+   * whose framework listens itself call it once listening.
+   */
+  async storeListener(server: Server, name = 'http'): Promise<void> {
+    if (this.options.fdStore) await this.status.send(() => storeServer(server, name, { notifier: this.notifier }));
   }
 
   /**

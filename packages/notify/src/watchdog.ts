@@ -65,7 +65,8 @@ class WatchdogTimer extends EventEmitter implements Watchdog {
     if (maxDelay !== undefined && !(typeof maxDelay === 'number' && maxDelay > 0)) {
       throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `Watchdog eventLoop.maxDelayMs must be a positive number, got ${String(maxDelay)}.`);
     }
-    this.enabled = settings !== undefined && notifier !== undefined;
+    // WATCHDOG_USEC without NOTIFY_SOCKET: nobody to ping, so no timer either.
+    this.enabled = settings !== undefined && notifier !== undefined && notifier.supervised;
     this.intervalMs = settings ? Math.max(1, Math.floor(settings.timeoutMs * fraction)) : undefined;
     if (!this.enabled) return;
     if (maxDelay !== undefined) {

@@ -138,6 +138,16 @@ test('no-op: without WATCHDOG_USEC the watchdog is disabled and starts no timer'
   dog.stop();
 });
 
+test('no-op: WATCHDOG_USEC without a NOTIFY_SOCKET: nobody to ping, so disabled', async () => {
+  const dog = startWatchdog({ settings, notifier: new Notifier({ socket: null }) });
+  let pinged = false;
+  dog.on('ping', () => (pinged = true));
+  assert.equal(dog.enabled, false);
+  await sleep(150);
+  assert.equal(pinged, false);
+  dog.stop();
+});
+
 for (const [label, env, enabled] of [
   ['WATCHDOG_USEC for this process', { WATCHDOG_USEC: '400000' }, true],
   ['WATCHDOG_PID of another process', { WATCHDOG_USEC: '400000', WATCHDOG_PID: '1' }, false],

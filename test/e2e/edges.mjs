@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
 import { bootContainer, canBootContainer, ensureTrixieRoot } from '../harness/container.mjs';
-import { get, here, inContainer, mountRepo, pickPort, recordResults, repo, restartsDuring, runLoad, sleep, watchProps } from './lib.mjs';
+import { get, here, inContainer, mountRepo, pickPort, portFree, recordResults, repo, restartsDuring, runLoad, sleep, watchProps } from './lib.mjs';
 
 const FIXTURES = '/opt/fixtures';
 // The fd store and notify-reload run the real examples (HELLO_FDSTORE=1, HELLO_RELOAD_MS=N)
@@ -181,7 +181,7 @@ TimeoutStartSec=60s
     }
 
     if (readmeInstall) {
-      it('the README install: a `pnpm deploy` copy in /opt with the shipped units serves through the socket', async (t) => {
+      it('the README install: a `pnpm deploy` copy in /opt with the shipped units serves port 80 (or a free port) with no capabilities', async (t) => {
         if (!built('fastify')) return t.skip('examples/hello-fastify is not built');
         const out = path.join(repo, 'test', '.work', 'deploy', 'hello-fastify');
         fs.rmSync(out, { recursive: true, force: true });
@@ -189,7 +189,9 @@ TimeoutStartSec=60s
         assert.equal(d.status, 0, `pnpm deploy failed: ${d.stderr || d.stdout}`);
         // A real copy under /opt (replacing the symlink the other tests use).
         await c.exec(['sh', '-c', `rm -rf /opt/hello-fastify && cp -a "$1" /opt/hello-fastify && du -sh /opt/hello-fastify`, 'sh', inContainer(out)], { check: true, timeoutMs: 120_000 });
-        const port = await pickPort();
+        // The shipped socket listens on port 80; on the host's shared network namespace
+        // the test narrows it to 127.0.0.1:80 when that is free (else a free port).
+        const port = (await portFree(80)) ? 80 : await pickPort();
         const shipped = (f) => fs.readFileSync(path.join(repo, 'examples', 'hello-fastify', f), 'utf8');
         await c.writeFile('/etc/systemd/system/hello.service', shipped('hello.service'));
         await c.writeFile('/etc/systemd/system/hello.socket', shipped('hello.socket'));
@@ -199,6 +201,10 @@ TimeoutStartSec=60s
         const res = await get(port, '/');
         const p = await c.show('hello.service', ['ActiveState', 'StatusText', 'MainPID']);
         const cmdline = (await c.readFile(`/proc/${p.MainPID}/cmdline`)).split('\0').join(' ').trim();
+        const status = await c.readFile(`/proc/${p.MainPID}/status`);
+        const capEff = /^CapEff:\s*(\S+)/m.exec(status)?.[1];
+        t.diagnostic(`port ${port}, CapEff ${capEff}`);
+        assert.equal(capEff, '0000000000000000');
         t.diagnostic(`deployed copy: ${res.status} ${JSON.stringify(res.body)}; ${p.ActiveState}, StatusText=${JSON.stringify(p.StatusText)}; ${cmdline}`);
         assert.equal(res.status, 200);
         assert.equal(res.body.trim(), 'Hello World!');

@@ -122,17 +122,20 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * its next start by any outgoing connection on the machine (the load generators
  * of concurrent tests make thousands); then the socket unit fails with EADDRINUSE.
  */
+export function portFree(port, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ port, host, exclusive: true }, () => s.close(() => resolve(true)));
+  });
+}
+
 export async function pickPort() {
   const [low] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
   const top = Math.min(low || 32768, 32768);
   for (let i = 0; i < 200; i++) {
     const port = 20000 + Math.floor(Math.random() * (top - 20000));
-    const ok = await new Promise((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(true)));
-    });
-    if (ok) return port;
+    if (await portFree(port)) return port;
   }
   throw new Error('no free port found in 20000..32767');
 }

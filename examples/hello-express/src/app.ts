@@ -7,6 +7,7 @@
 // HELLO_FDSTORE=1 keeps the listener in systemd's fd store across restarts;
 // HELLO_RELOAD_MS=N makes SIGHUP a reload that takes N ms.
 import express from 'express';
+import { describeServer } from '@node-systemd/notify';
 import { serve } from '@node-systemd/express';
 
 const env = process.env;
@@ -35,7 +36,7 @@ if (hooks) {
   });
 }
 
-const { lifecycle, ready } = serve(app, {
+const { server, lifecycle, ready } = serve(app, {
   port: Number(env.PORT ?? 3000),
   host: env.HOST ?? '127.0.0.1',
   healthCheck: () => healthy,
@@ -50,7 +51,7 @@ const { lifecycle, ready } = serve(app, {
         },
       }),
 });
-lifecycle.on('ready', () => console.log('listening'));
+lifecycle.on('ready', () => console.log(`listening on ${describeServer(server)}`));
 lifecycle.on('draining', () => console.log('draining'));
 lifecycle.on('drained', () => console.log('drained'));
 ready.catch((error: unknown) => {

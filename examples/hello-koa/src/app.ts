@@ -7,6 +7,7 @@
 // HELLO_FDSTORE=1 keeps the listener in systemd's fd store across restarts;
 // HELLO_RELOAD_MS=N makes SIGHUP a reload that takes N ms.
 import Koa from 'koa';
+import { describeServer } from '@node-systemd/notify';
 import { serve } from '@node-systemd/koa';
 
 const env = process.env;
@@ -33,7 +34,7 @@ app.use(async (ctx) => {
   }
 });
 
-const { lifecycle, ready } = serve(app, {
+const { server, lifecycle, ready } = serve(app, {
   port: Number(env.PORT ?? 3000),
   host: env.HOST ?? '127.0.0.1',
   healthCheck: () => healthy,
@@ -48,7 +49,7 @@ const { lifecycle, ready } = serve(app, {
         },
       }),
 });
-lifecycle.on('ready', () => console.log('listening'));
+lifecycle.on('ready', () => console.log(`listening on ${describeServer(server)}`));
 lifecycle.on('draining', () => console.log('draining'));
 lifecycle.on('drained', () => console.log('drained'));
 ready.catch((error: unknown) => {

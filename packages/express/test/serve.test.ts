@@ -64,3 +64,21 @@ test('success: the package exports serve to require() and import', async () => {
   assert.equal(typeof required.serve, 'function');
   assert.equal(imported.serve, required.serve);
 });
+
+test('failure: a port in use rejects ready with EADDRINUSE and sends no READY=1', async () => {
+  const manager = await FakeNotifyManager.start();
+  const notifier = new Notifier({ socket: manager.socket });
+  const taken = (await import('node:net')).createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const { lifecycle, ready } = serve(express(), { notifier, handleSignals: false, watchdog: false, port: (taken.address() as AddressInfo).port, host: '127.0.0.1' });
+  try {
+    await assert.rejects(ready, { code: 'EADDRINUSE' });
+    assert.equal(manager.messages.length, 0);
+    assert.equal(lifecycle.state, 'starting');
+  } finally {
+    lifecycle.dispose();
+    taken.close();
+    notifier.close();
+    manager.close();
+  }
+});

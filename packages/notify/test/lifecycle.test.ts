@@ -174,3 +174,31 @@ test('success: a manager that never answers BARRIER=1 does not hold up the end o
     manager.close();
   }
 });
+
+test('success: READY=1 waits for every attached server, and STATUS= names them all', { timeout: 20_000 }, async () => {
+  const { createServer } = await import('node:http');
+  const manager = await FakeNotifyManager.start();
+  const notifier = new Notifier({ socket: manager.socket });
+  const lifecycle = createLifecycle({ notifier, handleSignals: false, watchdog: false });
+  const first = createServer();
+  const second = createServer();
+  try {
+    lifecycle.addServer(first);
+    lifecycle.addServer(second);
+    await lifecycle.listen(first, { port: 0, host: '127.0.0.1' });
+    let sent = false;
+    const ready = lifecycle.ready().then(() => (sent = true));
+    await sleep(100);
+    assert.equal(sent, false, 'not ready while the second server is not listening');
+    await lifecycle.listen(second, { port: 0, host: '127.0.0.1' });
+    await ready;
+    const ports = [first, second].map((server) => (server.address() as { port: number }).port);
+    assert.equal((await manager.waitFor('READY')).fields.STATUS, `listening on 127.0.0.1:${ports[0]}, 127.0.0.1:${ports[1]}`);
+  } finally {
+    lifecycle.dispose();
+    first.close();
+    second.close();
+    notifier.close();
+    manager.close();
+  }
+});

@@ -82,9 +82,9 @@ export function defineExampleSuite(name, { systemd = '252', loadSeconds = 15, re
     it('systemctl stop with requests in flight: STATUS draining, every request completes, Result=success, "drained"', async (t) => {
       await resetUnits(c, 'hello.service', 'hello.socket');
       await c.systemctl('start', 'hello.service', { timeoutMs: 60_000, check: true });
-      const slowMs = 3000;
+      const slowMs = 4000;
       const inflight = Array.from({ length: 3 }, () => get(port, `/slow?ms=${slowMs}`, { timeoutMs: 60_000 }).then((r) => ({ ...r, at: Date.now() })));
-      await sleep(400);
+      await sleep(1000); // let the requests reach the app (generous: other suites load the CPU)
       const stopStarted = Date.now();
       const stopping = c.systemctl('stop', 'hello.service', { timeoutMs: 120_000 });
       const done = { done: false };

@@ -202,3 +202,26 @@ test('success: READY=1 waits for every attached server, and STATUS= names them a
     manager.close();
   }
 });
+
+test('success: a keep-alive connection opened before addServer() is drained too', { timeout: 20_000 }, async () => {
+  const { createServer } = await import('node:http');
+  const server = createServer((_req, res) => res.end('ok'));
+  server.keepAliveTimeout = 600_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const lifecycle = createLifecycle({ notifier: undefined, handleSignals: false, watchdog: false });
+  try {
+    const before = await get(port, '/', agent);
+    lifecycle.addServer(server);
+    const after = await get(port, '/', agent);
+    assert.equal(after.socket, before.socket);
+    await lifecycle.shutdown();
+    await closed(after.socket);
+    assert.equal(lifecycle.forced, false, 'closed by the linger, not by the grace period');
+  } finally {
+    agent.destroy();
+    lifecycle.dispose();
+    server.close();
+  }
+});

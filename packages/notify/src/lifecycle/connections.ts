@@ -91,15 +91,23 @@ export class ConnectionTracker {
   private readonly onConnection = (socket: Socket): void => {
     // An HTTP/2 connection belongs to its session, which gets GOAWAY instead.
     if (this.http2 && (this.connectionEvent === 'connection' || (socket as { alpnProtocol?: unknown }).alpnProtocol === 'h2')) return;
+    const state = this.track(socket);
+    // Accepted before the listener closed: it gets the same linger as the others.
+    if (this.draining) this.scheduleClose(socket, state);
+  };
+
+  /** Also reached from a request whose connection predates addServer(). */
+  private track(socket: Socket): SocketState {
+    const known = this.sockets.get(socket);
+    if (known) return known;
     const state: SocketState = { requests: 0, idleSince: Date.now(), lingerTimer: undefined };
     this.sockets.set(socket, state);
     socket.once('close', () => {
       clearTimeout(state.lingerTimer);
       this.sockets.delete(socket);
     });
-    // Accepted before the listener closed: it gets the same linger as the others.
-    if (this.draining) this.scheduleClose(socket, state);
-  };
+    return state;
+  }
 
   private readonly onSession = (session: Http2Session): void => {
     this.sessions.add(session);
@@ -111,7 +119,7 @@ export class ConnectionTracker {
 
   private readonly onRequest = (request: AnyRequest, response: AnyResponse): void => {
     this.responses.add(response);
-    const state = request.httpVersionMajor === 2 ? undefined : this.sockets.get(request.socket as Socket);
+    const state = request.httpVersionMajor === 2 ? undefined : this.track(request.socket as Socket);
     if (state) {
       state.requests++;
       clearTimeout(state.lingerTimer);

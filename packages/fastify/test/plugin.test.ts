@@ -43,7 +43,7 @@ test('success: READY=1 in onListen, with STATUS= naming the address; app.systemd
   }
 });
 
-test('regression fastify#7044: close() neither waits out keepAliveTimeout nor destroys in-flight requests', async () => {
+test('regression fastify#7044: close() neither waits out keepAliveTimeout nor destroys in-flight requests', { timeout: 20_000 }, async () => {
   const { manager, notifier, app } = await setup();
   try {
     await app.systemd.listen({ port: 0, host: '127.0.0.1' });
@@ -97,7 +97,7 @@ const CHILD = `(async () => {
   console.log('at ' + (await app.systemd.listen({ fd: 3 })));
 })()`;
 
-test('success: app.systemd.listen({ fd }) serves on an inherited unix-socket fd (Node reports no address for it)', async () => {
+test('success: app.systemd.listen({ fd }) serves on an inherited unix-socket fd (Node reports no address for it)', { timeout: 20_000 }, async () => {
   const { spawn } = await import('node:child_process');
   const { createServer, connect } = await import('node:net');
   const { join } = await import('node:path');
@@ -126,6 +126,7 @@ test('success: app.systemd.listen({ fd }) serves on an inherited unix-socket fd 
     assert.match(reply, /^HTTP\/1\.1 200 OK[\s\S]*Hello World!$/);
   } finally {
     child.kill('SIGTERM');
+    holder.close();
   }
 });
 

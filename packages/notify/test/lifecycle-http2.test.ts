@@ -20,7 +20,7 @@ function fetch2(session: ClientHttp2Session, path: string): Promise<{ status: nu
   });
 }
 
-test('success: HTTP/2 sessions get GOAWAY on drain and their open streams complete', async () => {
+test('success: HTTP/2 sessions get GOAWAY on drain and their open streams complete', { timeout: 20_000 }, async () => {
   const manager = await FakeNotifyManager.start();
   const notifier = new Notifier({ socket: manager.socket });
   const server = createServer((req, res) => {

@@ -4,7 +4,7 @@ import { Agent } from 'node:http';
 import { monotonicUsec } from '../src/index.js';
 import { get, indexOf, rig } from './lifecycle-helpers.js';
 
-test('success: reload() sends RELOADING=1 with MONOTONIC_USEC, runs the function, then READY=1', async () => {
+test('success: reload() sends RELOADING=1 with MONOTONIC_USEC, runs the function, then READY=1', { timeout: 20_000 }, async () => {
   let calls = 0;
   const r = await rig((_req, res) => res.end('ok'), { reload: async () => void calls++ });
   try {
@@ -25,7 +25,7 @@ test('success: reload() sends RELOADING=1 with MONOTONIC_USEC, runs the function
   }
 });
 
-test('failure: a failing reload reports STATUS= and ERRNO=, sends READY=1 and keeps serving', async () => {
+test('failure: a failing reload reports STATUS= and ERRNO=, sends READY=1 and keeps serving', { timeout: 20_000 }, async () => {
   const failure = Object.assign(new Error('config.json:\n unexpected token'), { code: 'ENOENT', errno: -2 });
   const r = await rig((_req, res) => res.end('still here'), {
     reload: () => {
@@ -47,7 +47,7 @@ test('failure: a failing reload reports STATUS= and ERRNO=, sends READY=1 and ke
   }
 });
 
-test('no-op: reload() while draining does nothing; without a reload function it is a typed error', async () => {
+test('no-op: reload() while draining does nothing; without a reload function it is a typed error', { timeout: 20_000 }, async () => {
   let calls = 0;
   const r = await rig((_req, res) => res.end('ok'), { reload: () => void calls++ });
   try {

@@ -5,7 +5,7 @@ import { Notifier, createLifecycle, isNotifyError } from '../src/index.js';
 import { FakeNotifyManager } from '../src/testing/index.js';
 import { closed, get, indexOf, rig, sleep } from './lifecycle-helpers.js';
 
-test('success: READY=1 once listening, with STATUS= saying where', async () => {
+test('success: READY=1 once listening, with STATUS= saying where', { timeout: 20_000 }, async () => {
   const r = await rig((_req, res) => res.end('ok'));
   try {
     const message = await r.manager.waitFor('READY');
@@ -18,7 +18,7 @@ test('success: READY=1 once listening, with STATUS= saying where', async () => {
   }
 });
 
-test('success: shutdown() drains without signals: Connection: close in flight, idle sockets closed, drained last', async () => {
+test('success: shutdown() drains without signals: Connection: close in flight, idle sockets closed, drained last', { timeout: 20_000 }, async () => {
   const r = await rig((req, res) => {
     if (req.url === '/slow') setTimeout(() => res.end('slow'), 400);
     else res.end('fast');
@@ -51,7 +51,7 @@ test('success: shutdown() drains without signals: Connection: close in flight, i
   }
 });
 
-test('success: a request arriving on an idle socket during the drain is served with Connection: close', async () => {
+test('success: a request arriving on an idle socket during the drain is served with Connection: close', { timeout: 20_000 }, async () => {
   const r = await rig((req, res) => {
     if (req.url === '/slow') setTimeout(() => res.end('slow'), 300);
     else res.end('fast');
@@ -75,7 +75,7 @@ test('success: a request arriving on an idle socket during the drain is served w
   }
 });
 
-test('success: a streaming response whose headers went out before the drain completes, then its socket closes', async () => {
+test('success: a streaming response whose headers went out before the drain completes, then its socket closes', { timeout: 20_000 }, async () => {
   const r = await rig((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.write('first ');
@@ -99,7 +99,7 @@ test('success: a streaming response whose headers went out before the drain comp
   }
 });
 
-test('failure: a request outliving the grace period is destroyed and the drain reports it', async () => {
+test('failure: a request outliving the grace period is destroyed and the drain reports it', { timeout: 20_000 }, async () => {
   const r = await rig(() => {
     // never answers
   }, { gracePeriodMs: 300 });
@@ -115,7 +115,7 @@ test('failure: a request outliving the grace period is destroyed and the drain r
   }
 });
 
-test('success: EXTEND_TIMEOUT_USEC while the grace period reaches past the stop timeout; counts once a second', async () => {
+test('success: EXTEND_TIMEOUT_USEC while the grace period reaches past the stop timeout; counts once a second', { timeout: 20_000 }, async () => {
   const r = await rig((_req, res) => setTimeout(() => res.end('slow'), 1600), { gracePeriodMs: 10_000, stopTimeoutMs: 1000 });
   try {
     const slow = get(r.port, '/', new Agent({ keepAlive: true }));
@@ -131,7 +131,7 @@ test('success: EXTEND_TIMEOUT_USEC while the grace period reaches past the stop 
   }
 });
 
-test('no-op: without a manager the lifecycle still drains and resolves', async () => {
+test('no-op: without a manager the lifecycle still drains and resolves', { timeout: 20_000 }, async () => {
   const lifecycle = createLifecycle({ notifier: undefined, handleSignals: false, watchdog: false });
   await lifecycle.shutdown();
   assert.equal(lifecycle.state, 'drained');
@@ -159,7 +159,7 @@ test('failure: bad options are rejected with full sentences', () => {
   }
 });
 
-test('success: a manager that never answers BARRIER=1 does not hold up the end of the drain', async () => {
+test('success: a manager that never answers BARRIER=1 does not hold up the end of the drain', { timeout: 20_000 }, async () => {
   const manager = await FakeNotifyManager.start({ answerBarriers: false });
   const notifier = new Notifier({ socket: manager.socket });
   const lifecycle = createLifecycle({ notifier, handleSignals: false, watchdog: false, barrierTimeoutMs: 200 });

@@ -14,9 +14,6 @@ const FIXTURES = '/opt/fixtures';
 // The fd store and notify-reload run the real examples (HELLO_FDSTORE=1, HELLO_RELOAD_MS=N)
 // once built; the stand-in fixture otherwise (E2E_STANDIN=1).
 const RELOAD_APP = 'fastify';
-// Known gap, kept visible as a TODO test: @node-systemd/fastify's app.systemd.listen()
-// calls app.listen() itself, not the lifecycle's listen(), so fdStore: true stores nothing.
-const FDSTORE_TODO = { fastify: '@node-systemd/fastify does not store the listener yet (app.systemd.listen() bypasses the lifecycle\'s listen())' };
 const built = (name) => fs.existsSync(path.join(repo, 'examples', `hello-${name}`, 'dist', 'app.js'));
 const appExec = (name) => (built(name) ? `/usr/bin/node /opt/hello-${name}/dist/app.js` : `/usr/bin/node ${FIXTURES}/standin/app.js`);
 const appName = (name) => (built(name) ? `hello-${name}` : 'stand-in fixture (node:http)');
@@ -144,7 +141,7 @@ TimeoutStartSec=60s
       assert.equal(reused, restarts, 'every restarted process got the stored listener back');
       assert.equal(load.errors, 0, `errors: ${JSON.stringify(load.errorCodes)}`);
       assert.equal(load.non2xx, 0);
-    }, { todo: FDSTORE_TODO[FDSTORE_APP] || false });
+    });
   }
 
     if (systemd !== '252') {

@@ -7,8 +7,10 @@
 //   node run.mjs --only transport     one or more sections, comma-separated
 //   node run.mjs --quick              fewer rounds, for development
 //   node run.mjs --render             rewrite RESULTS.md and drain.svg from results/
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchDir, resultsDir } from './lib/paths.mjs';
 import { machine } from './lib/setup.mjs';
@@ -21,8 +23,22 @@ const { values } = parseArgs({
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
     render: { type: 'boolean', default: false },
+    section: { type: 'string' },
   },
 });
+
+// Each section runs in a child process of its own (`--section NAME`), so that no
+// state, module or native handle of one section can affect the next. (One did:
+// after FakeNotifyManager.close() removed its socket file, Node 20.20 could no
+// longer import pnpm-linked CommonJS packages in that process.)
+if (values.section) {
+  const started = Date.now();
+  const log = (line) => console.log(`[bench ${values.section} ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+  const section = await import(`./sections/${values.section}.mjs`);
+  const result = await section.run({ log, setup: machine(), quick: values.quick });
+  writeFileSync(join(resultsDir, `${values.section}.json`), `${JSON.stringify(result, null, 1)}\n`);
+  process.exit(0);
+}
 
 const started = Date.now();
 const log = (line) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
@@ -38,16 +54,16 @@ mkdirSync(resultsDir, { recursive: true });
 let failed = false;
 if (!values.render) {
   for (const name of wanted) {
-    const setup = machine();
-    log(`${name}: start (load ${setup.load})`);
-    const section = await import(`./sections/${name}.mjs`);
-    try {
-      const result = await section.run({ log, setup, quick: values.quick });
-      writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify(result, null, 1)}\n`);
-      log(`${name}: done`);
-    } catch (error) {
+    log(`${name}: start (load ${machine().load})`);
+    const args = [fileURLToPath(import.meta.url), '--section', name, ...(values.quick ? ['--quick'] : [])];
+    const code = await new Promise((resolve) => {
+      const child = spawn(process.execPath, args, { cwd: benchDir, stdio: 'inherit' });
+      child.on('exit', (status, signal) => resolve(status ?? signal));
+    });
+    if (code === 0) log(`${name}: done`);
+    else {
       failed = true;
-      log(`${name}: FAILED: ${error?.stack ?? error}`);
+      log(`${name}: FAILED (exit ${code}); its previous result, if any, is kept`);
     }
   }
 }

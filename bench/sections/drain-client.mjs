@@ -168,7 +168,7 @@ async function finish() {
   if (fresh) {
     if (fresh.ok || fresh.status) newOutcome = `served (${fresh.status}, Connection: ${fresh.connection})`;
     else if (fresh.error === 'ECONNREFUSED') newOutcome = 'refused';
-    else if (fresh.pending) newOutcome = 'queued (no answer)';
+    else if (fresh.pending) newOutcome = 'left queued (no answer before exit)';
     else if (exitedAt !== undefined && fresh.at >= exitedAt - 5) newOutcome = 'queued, reset at exit';
     else newOutcome = `accepted and reset (${fresh.error})`;
   }

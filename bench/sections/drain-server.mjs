@@ -49,8 +49,13 @@ function streamTo(res) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const listening = (server) => say(`listening ${server.address().port}`);
 
+// Under sections/socket_holder.py (a stand-in for a .socket unit) the listening
+// socket is fd 3; the peers then listen on it the way their READMEs say for an
+// inherited fd, and ours find it by name themselves.
+const activated = process.env.LISTEN_FDS === '1';
+
 function listen(server) {
-  server.listen({ port: 0, host: HOST }, () => listening(server));
+  server.listen(activated ? { fd: 3 } : { port: 0, host: HOST }, () => listening(server));
 }
 
 const variants = {
@@ -90,7 +95,8 @@ const variants = {
   async 'fastify-close'() {
     const app = require('fastify')({ logger: false });
     fastifyRoutes(app);
-    await app.listen({ port: 0, host: HOST });
+    // With an fd, a host other than localhost, or Fastify binds a second socket.
+    await app.listen(activated ? { fd: 3, host: '0.0.0.0' } : { port: 0, host: HOST });
     listening(app.server);
     process.on('SIGTERM', async () => {
       await app.close();

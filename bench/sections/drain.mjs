@@ -4,6 +4,7 @@
 import { fork, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
+import os from 'node:os';
 import { FakeNotifyManager } from '@node-systemd/notify/testing';
 import { benchDir } from '../lib/paths.mjs';
 import { median, fmt, fmtRatio, table } from '../lib/stats.mjs';
@@ -18,6 +19,7 @@ const SIGTERM_AFTER_MS = 100; // after the last in-flight request reached the se
 const NEW_CONNECTION_AFTER_MS = 100; // after SIGTERM
 const CAP_MS = 15_000;
 const BUSY = 8;
+const HOLD_MS = 1000; // how long the socket holder keeps the socket after the server exited
 
 export const ROWS = [
   { id: 'plain-close', label: 'node:http + server.close()', ours: false },
@@ -50,26 +52,47 @@ async function within(promise, ms, what) {
   }
 }
 
+const signalName = (n) => Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
+
 /** One SIGTERM under load against one server variant. */
-async function runOnce(row, route, busy, manager) {
-  const server = spawn(process.execPath, [join(benchDir, 'sections', 'drain-server.mjs'), row.id], {
-    cwd: benchDir, env: { ...process.env, ...manager.env(), SLOW_MS: String(SLOW_MS) }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function runOnce(row, scenario, manager) {
+  const { route, busy = 0, socket: activated = false } = scenario;
+  const serverArgs = [join(benchDir, 'sections', 'drain-server.mjs'), row.id];
+  // With `socket`, sections/socket_holder.py stands in for a .socket unit: it owns
+  // the listening socket, passes it as fd 3 and keeps it open after the server exits.
+  const server = activated
+    ? spawn('python3', [join(benchDir, 'sections', 'socket_holder.py'), String(HOLD_MS), process.execPath, ...serverArgs], {
+      cwd: benchDir, env: { ...process.env, ...manager.env(), SLOW_MS: String(SLOW_MS) }, stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    : spawn(process.execPath, serverArgs, {
+      cwd: benchDir, env: { ...process.env, ...manager.env(), SLOW_MS: String(SLOW_MS) }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  let serverPid = activated ? undefined : server.pid;
   let stderr = '';
   server.stderr.on('data', (chunk) => { stderr = (stderr + chunk).slice(-2000); });
   const starts = [];
   let port;
   let onStart;
+  let exitInfo;
+  let onExit;
+  const exited = new Promise((resolve) => { onExit = resolve; });
+  const markExit = (code, signal) => {
+    if (exitInfo) return;
+    exitInfo = { code, signal, at: now() };
+    onExit();
+  };
   const listeningP = new Promise((resolve, reject) => {
     createInterface({ input: server.stdout }).on('line', (line) => {
       const [what, a, b] = line.split(' ');
+      if (what === 'holder') serverPid = Number(b);
       if (what === 'listening') { port = Number(a); resolve(); }
       if (what === 'start') { starts.push(Number(b)); onStart?.(); }
+      if (what === 'exited') { const code = Number(a); markExit(code >= 0 ? code : null, code < 0 ? signalName(-code) : null); }
     });
     server.on('exit', (code, signal) => reject(new Error(`server exited (${code ?? signal}) before listening: ${firstError(stderr)}`)));
   });
-  let exitInfo;
-  const exited = new Promise((resolve) => server.on('exit', (code, signal) => { exitInfo = { code, signal, at: now() }; resolve(); }));
+  server.on('exit', (code, signal) => markExit(code, signal));
+  const killServer = (signal) => { try { process.kill(serverPid, signal); } catch { /* gone */ } };
   let client;
   try {
     await within(listeningP, 20_000, `${row.id} listening`);
@@ -86,10 +109,10 @@ async function runOnce(row, route, busy, manager) {
     await within(new Promise((resolve) => { onStart = () => starts.length >= INFLIGHT && resolve(); onStart(); }), 10_000, `${row.id} in-flight requests`);
     await sleep(SIGTERM_AFTER_MS);
     const sigtermAt = now();
-    server.kill('SIGTERM');
+    killServer('SIGTERM');
     client.send({ type: 'sigterm', newConnectionAfterMs: NEW_CONNECTION_AFTER_MS });
     let capped = false;
-    const cap = setTimeout(() => { capped = true; server.kill('SIGKILL'); }, CAP_MS);
+    const cap = setTimeout(() => { capped = true; killServer('SIGKILL'); }, CAP_MS);
     await exited;
     clearTimeout(cap);
     client.send({ type: 'exited', at: exitInfo.at });
@@ -110,10 +133,10 @@ async function runOnce(row, route, busy, manager) {
       connection: [...new Set(result.inflight.filter((r) => r.ok).map((r) => r.connection))],
       newConnection: result.newConnection,
       idleFailures: loaded.idleFailures,
-      pid: server.pid,
+      pid: serverPid,
     };
   } finally {
-    if (exitInfo === undefined) server.kill('SIGKILL');
+    if (exitInfo === undefined) { killServer('SIGKILL'); server.kill('SIGKILL'); }
     if (client && client.exitCode === null) setTimeout(() => client.kill('SIGKILL'), 500).unref();
   }
 }
@@ -134,11 +157,14 @@ export async function run({ log, setup, quick }) {
   const scenarios = [
     { id: 'slow', route: '/slow', title: `${INFLIGHT} in-flight ${SLOW_MS} ms requests`, rounds: quick ? 1 : 3 },
     { id: 'stream', route: '/stream', title: `${INFLIGHT} in-flight streaming responses (headers sent before SIGTERM, ${SLOW_MS} ms long)`, rounds: quick ? 1 : 2 },
+    { id: 'socket', route: '/slow', socket: true, title: `${INFLIGHT} in-flight ${SLOW_MS} ms requests, socket-activated (the listening socket passed as fd 3 and held open by a stand-in for a .socket unit)`, rounds: quick ? 1 : 2 },
     { id: 'busy', route: '/slow', busy: BUSY, title: `${INFLIGHT} in-flight ${SLOW_MS} ms requests + ${BUSY} busy keep-alive clients sending back to back`, rounds: quick ? 1 : 2 },
   ];
   const out = [];
+  // For development: BENCH_DRAIN_SCENARIOS=socket,busy runs only those.
+  const wanted = process.env.BENCH_DRAIN_SCENARIOS?.split(',');
   try {
-    for (const scenario of scenarios) {
+    for (const scenario of scenarios.filter((s) => !wanted || wanted.includes(s.id))) {
       const rows = ROWS.map((row) => ({ ...row, runs: [], skipped: undefined, notify: undefined }));
       for (let round = 0; round < scenario.rounds; round++) {
         const order = rows.map((_, i) => rows[(i + round * 2) % rows.length]);
@@ -147,7 +173,7 @@ export async function run({ log, setup, quick }) {
           if (row.only && !row.only.includes(scenario.id)) continue;
           if (row.capNote && row.runs.length > 0) continue; // capped rows: one run tells all
           try {
-            const result = await runOnce(row, scenario.route, scenario.busy ?? 0, manager);
+            const result = await runOnce(row, scenario, manager);
             row.runs.push(result);
             if (row.ours) row.notify = notifySequence(manager, result.pid);
             log(`drain ${scenario.id} ${row.id}: exit ${fmt(result.exitMs)} ms${result.capped ? ' (capped)' : ''}, remainder ${fmt(result.remainderMs)} ms, failed ${result.failed}${scenario.busy ? `, busy ${result.busyFailed}/${result.busyRequests} failed (${result.busyFailures.join(', ')}), ${result.busyRefused} refused` : ''}, new connection ${result.newConnection}`);
@@ -206,7 +232,7 @@ export function render(result) {
   for (const scenario of result.scenarios) {
     lines.push(`### ${scenario.title}`);
     lines.push('');
-    lines.push(setupLine(result.setup, `${result.idle} idle keep-alive connections + ${scenario.title}, SIGTERM ${result.sigtermAfterMs} ms after the last one started, a new connection ${NEW_CONNECTION_AFTER_MS} ms after SIGTERM; ${scenario.rounds} alternating rounds (median); server and client in separate processes; plain TCP port on 127.0.0.1`));
+    lines.push(setupLine(result.setup, `${result.idle} idle keep-alive connections + ${scenario.title}, SIGTERM ${result.sigtermAfterMs} ms after the last one started, a new connection ${NEW_CONNECTION_AFTER_MS} ms after SIGTERM; ${scenario.rounds} alternating rounds (median); server and client in separate processes; ${scenario.socket ? 'TCP socket on 127.0.0.1 passed as fd 3 (LISTEN_FDS=1, LISTEN_FDNAMES=http) by sections/socket_holder.py, which keeps it open like systemd' : 'plain TCP port on 127.0.0.1'}`));
     lines.push('');
     const busy = Boolean(scenario.busy);
     const rows = scenario.rows.map((r) => r.skipped

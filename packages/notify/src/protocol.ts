@@ -217,13 +217,14 @@ function checkFdRules(keys: Set<string>, count: number, fdCount: number): void {
 }
 
 /**
- * Parses a datagram the way systemd does: newline-separated lines, each split at
- * its first "=". Empty lines are skipped. Used by the testing kit.
+ * Parses a datagram the way systemd does: lines separated by "\n" or "\r" (PID 1
+ * splits on both, `strv_split(buf, "\n\r")`), each split at its first "=". Empty
+ * lines are skipped. Used by the testing kit.
  */
 export function decodeMessage(datagram: Buffer | string): Array<[string, string]> {
   const text = typeof datagram === 'string' ? datagram : datagram.toString('utf8');
   const result: Array<[string, string]> = [];
-  for (const line of text.split('\n')) {
+  for (const line of text.split(/[\n\r]/)) {
     if (line === '') continue;
     const at = line.indexOf('=');
     if (at <= 0) continue;

@@ -24,7 +24,7 @@ export interface WatchdogOptions {
   healthCheckTimeoutMs?: number;
   /** On a failed check: withhold the ping (`skip`, default) or send WATCHDOG=trigger at once. */
   onUnhealthy?: 'skip' | 'trigger';
-  /** Withhold pings while the event loop's delay (p99 over the last interval) exceeds this. */
+  /** Withhold pings while the event loop lags beyond this: its delay (p99 over the last interval), or how late the ping's own timer fired. */
   eventLoop?: { maxDelayMs: number } | false;
   /** Send failures and failed checks; default process.emitWarning. */
   onError?: (error: Error) => void;
@@ -48,6 +48,7 @@ class WatchdogTimer extends EventEmitter implements Watchdog {
   private checking = false;
   private stopped = false;
   private checkTimeoutMs = 0;
+  private lastTickAt = 0n;
 
   constructor(private readonly notifier: Notifier | undefined, settings: WatchdogSettings | undefined, private readonly options: WatchdogOptions) {
     super();
@@ -89,11 +90,17 @@ class WatchdogTimer extends EventEmitter implements Watchdog {
   }
 
   private async tick(): Promise<void> {
+    // How late this tick fired. A block that spans the tick never reaches the
+    // histogram: reset() also forgets the time of the last sample, so the first
+    // delay after a reset is dropped.
+    const now = process.hrtime.bigint();
+    const lateMs = this.lastTickAt === 0n ? 0 : Number(now - this.lastTickAt) / 1e6 - this.intervalMs!;
+    this.lastTickAt = now;
     // A check still running from the last tick has its own timeout; don't stack them.
     if (this.checking || this.stopped) return;
     this.checking = true;
     try {
-      const reason = this.eventLoopLag() ?? (await this.runHealthCheck());
+      const reason = this.eventLoopLag(lateMs) ?? (await this.runHealthCheck());
       if (this.stopped) return;
       if (reason === undefined) {
         await this.notifier!.watchdogPing();
@@ -112,11 +119,11 @@ class WatchdogTimer extends EventEmitter implements Watchdog {
     }
   }
 
-  private eventLoopLag(): SkipReason | undefined {
+  private eventLoopLag(lateMs: number): SkipReason | undefined {
     if (!this.histogram || !this.options.eventLoop) return undefined;
     const p99Ms = this.histogram.percentile(99) / 1e6;
     this.histogram.reset();
-    return p99Ms > this.options.eventLoop.maxDelayMs ? 'event-loop-lag' : undefined;
+    return Math.max(p99Ms, lateMs) > this.options.eventLoop.maxDelayMs ? 'event-loop-lag' : undefined;
   }
 
   private async runHealthCheck(): Promise<SkipReason | undefined> {

@@ -1,7 +1,14 @@
 // Busy keep-alive clients during the drain (FACTS.md 3): a request written on an
 // open connection is answered (with Connection: close) or finds the port
 // refused; never a reset or a connection closed under it. Closing idle sockets at
-// once, as server.close() does since Node 19, fails this about once per client.
+// once, as server.close() does since Node 19, fails this about once per client
+// (NSD_LINGER_MS=0 shows it).
+//
+// The guarantee holds while a client answers a response with its next request
+// within idleLingerMs. On this 2-core machine with three test suites running at
+// once the load client was seen starved for longer than the default 250 ms (8
+// resets in one run), so the test uses 2000 ms: it checks the mechanism, not how
+// slow a client may be.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FRAMEWORKS, startApp, startLoadClient, type Framework } from './harness.js';
@@ -12,7 +19,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 for (const framework of selected) {
   test(`${framework}: ${CLIENTS} busy keep-alive clients through SIGTERM: no reset, no request lost on an open connection`, { timeout: 60_000 }, async () => {
-    const app = await startApp(framework, 'port', process.env.NSD_LINGER_MS ? { IDLE_LINGER_MS: process.env.NSD_LINGER_MS } : {});
+    const app = await startApp(framework, 'port', { IDLE_LINGER_MS: process.env.NSD_LINGER_MS ?? '2000' });
     const client = await startLoadClient(app.target);
     try {
       await client.call('busy', { clients: CLIENTS });

@@ -143,12 +143,18 @@ export class ConnectionTracker {
 
   private scheduleClose(socket: Socket, state: SocketState): void {
     clearTimeout(state.lingerTimer);
-    const wait = Math.max(0, this.lingerMs - (Date.now() - state.idleSince));
+    const idleSince = state.idleSince;
+    const wait = Math.max(0, this.lingerMs - (Date.now() - idleSince));
     state.lingerTimer = setTimeout(() => {
       state.lingerTimer = undefined;
-      if (state.requests > 0 || socket.destroyed) return;
-      // FIN first so the client sees a clean close of an idle connection.
-      socket.end(() => socket.destroy());
+      // Timers run before the loop reads sockets: after a stalled loop a request
+      // may already wait in the kernel. setImmediate runs after that read.
+      setImmediate(() => {
+        if (state.requests > 0 || socket.destroyed || state.lingerTimer) return;
+        if (state.idleSince !== idleSince) return this.scheduleClose(socket, state);
+        // FIN first so the client sees a clean close of an idle connection.
+        socket.end(() => socket.destroy());
+      });
     }, wait);
     state.lingerTimer.unref();
   }

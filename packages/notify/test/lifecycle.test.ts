@@ -225,3 +225,28 @@ test('success: a keep-alive connection opened before addServer() is drained too'
     server.close();
   }
 });
+
+test('success: an upgraded connection (WebSocket) is left to the app, which closes it on the draining event', { timeout: 20_000 }, async () => {
+  const { connect } = await import('node:net');
+  const r = await rig((_req, res) => res.end('ok'), { idleLingerMs: 50 });
+  try {
+    r.server.on('upgrade', (_req, socket: import('node:net').Socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n');
+      // The app's own goodbye, well after the linger would have cut the socket.
+      r.lifecycle.once('draining', () => setTimeout(() => socket.end('bye'), 400));
+    });
+    const client = connect(r.port, '127.0.0.1');
+    let received = '';
+    client.on('data', (chunk) => (received += chunk));
+    client.write('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n');
+    while (!received.includes('101')) await sleep(10);
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    await r.lifecycle.shutdown();
+    await ended;
+    assert.ok(received.endsWith('bye'), JSON.stringify(received));
+    assert.equal(r.lifecycle.forced, false);
+    client.destroy();
+  } finally {
+    r.close();
+  }
+});

@@ -9,7 +9,7 @@ type AnyResponse = ServerResponse | Http2ServerResponse;
 interface SocketState {
   /** Requests received on this socket whose response has not closed yet. */
   requests: number;
-  /** When the socket last became idle (ms, performance-free Date.now is enough here). */
+  /** When the socket last became idle (Date.now()). */
   idleSince: number;
   lingerTimer: NodeJS.Timeout | undefined;
 }
@@ -150,7 +150,7 @@ export class ConnectionTracker {
       // Timers run before the loop reads sockets: after a stalled loop a request
       // may already wait in the kernel. setImmediate runs after that read.
       setImmediate(() => {
-        if (state.requests > 0 || socket.destroyed || state.lingerTimer) return;
+        if (state.requests > 0 || upgraded(socket) || socket.destroyed || state.lingerTimer) return;
         if (state.idleSince !== idleSince) return this.scheduleClose(socket, state);
         // FIN first so the client sees a clean close of an idle connection.
         socket.end(() => socket.destroy());
@@ -158,6 +158,17 @@ export class ConnectionTracker {
     }, wait);
     state.lingerTimer.unref();
   }
+}
+
+/**
+ * A socket an 'upgrade' handler took over (WebSocket) is the app's to close
+ * (on the 'draining' event, with a close frame); the grace period is the
+ * backstop. Node drops the HTTP parser of such a socket. (Listening to 'upgrade'
+ * ourselves would make Node hand over every Upgrade request, even in apps that
+ * do not handle them.)
+ */
+function upgraded(socket: Socket): boolean {
+  return (socket as Socket & { parser?: unknown }).parser === null;
 }
 
 function markClose(response: AnyResponse): void {

@@ -85,7 +85,8 @@ export class Notifier {
   /** Sends one message: fields as an object or ordered pairs, optional fds. */
   async notify(fields: NotifyFields, options: SendOptions = {}): Promise<boolean> {
     const fds = options.fds ?? [];
-    if (!Array.isArray(fds) || fds.some((fd) => !Number.isInteger(fd) || fd < 0)) {
+    // An fd is a C int: a larger number would be cut to its low 32 bits and pass another fd.
+    if (!Array.isArray(fds) || fds.some((fd) => !Number.isInteger(fd) || fd < 0 || fd > 2_147_483_647)) {
       throw new NotifyError('ERR_NOTIFY_INVALID_FDS', `fds must be an array of non-negative integers, got ${JSON.stringify(options.fds)}.`);
     }
     const message = encodeMessage(fields, fds.length);

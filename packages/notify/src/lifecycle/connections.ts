@@ -12,7 +12,14 @@ interface SocketState {
   /** When the socket last became idle (Date.now()). */
   idleSince: number;
   lingerTimer: NodeJS.Timeout | undefined;
+  /** The longest this client took from a response to its next request (back-to-back traffic only). */
+  slowestReplyMs: number;
+  /** At least one response went out: the next request's delay is a reply time. */
+  served: boolean;
 }
+
+/** Gaps up to this many lingers count as a client's reply time; longer ones are idle periods. */
+const BACK_TO_BACK_LINGERS = 4;
 
 /** True for servers made by http2.createServer / createSecureServer. */
 export function isHttp2Server(server: Server): boolean {
@@ -100,7 +107,7 @@ export class ConnectionTracker {
   private track(socket: Socket): SocketState {
     const known = this.sockets.get(socket);
     if (known) return known;
-    const state: SocketState = { requests: 0, idleSince: Date.now(), lingerTimer: undefined };
+    const state: SocketState = { requests: 0, idleSince: Date.now(), lingerTimer: undefined, slowestReplyMs: 0, served: false };
     this.sockets.set(socket, state);
     socket.once('close', () => {
       clearTimeout(state.lingerTimer);
@@ -121,6 +128,10 @@ export class ConnectionTracker {
     this.responses.add(response);
     const state = request.httpVersionMajor === 2 ? undefined : this.track(request.socket as Socket);
     if (state) {
+      const gap = Date.now() - state.idleSince;
+      if (state.served && state.requests === 0 && gap <= BACK_TO_BACK_LINGERS * this.lingerMs) {
+        state.slowestReplyMs = Math.max(state.slowestReplyMs, gap);
+      }
       state.requests++;
       clearTimeout(state.lingerTimer);
       state.lingerTimer = undefined;
@@ -133,6 +144,7 @@ export class ConnectionTracker {
       this.responses.delete(response);
       if (state) {
         state.requests--;
+        state.served = true;
         state.idleSince = Date.now();
         // A response whose headers went out before the drain said keep-alive:
         // the socket must still be ended, after the linger, not at keepAliveTimeout.
@@ -144,7 +156,10 @@ export class ConnectionTracker {
   private scheduleClose(socket: Socket, state: SocketState): void {
     clearTimeout(state.lingerTimer);
     const idleSince = state.idleSince;
-    const wait = Math.max(0, this.lingerMs - (Date.now() - idleSince));
+    // A client seen taking longer than the linger to send its next request gets
+    // twice its slowest reply time: closing sooner would race that request.
+    const linger = Math.max(this.lingerMs, 2 * state.slowestReplyMs);
+    const wait = Math.max(0, linger - (Date.now() - idleSince));
     state.lingerTimer = setTimeout(() => {
       state.lingerTimer = undefined;
       // Timers run before the loop reads sockets: after a stalled loop a request

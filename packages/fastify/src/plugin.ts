@@ -92,9 +92,11 @@ const plugin: FastifyPluginAsync<SystemdPluginOptions> = async (app, options) =>
   // A signal drains first and then closes Fastify: its routes answer 503 once
   // close() began (return503OnClosing), so requests that still arrive on open
   // keep-alive connections during the drain are served by the app instead.
-  const closeApp = (): Promise<void> => {
-    if (!closeStarted) void app.close();
-    return closed;
+  const closeApp = async (): Promise<void> => {
+    // Already closing (the app called close()): wait for our onClose hook.
+    if (closeStarted) return closed;
+    // A failing onClose hook rejects here; the lifecycle reports it and goes on.
+    await app.close();
   };
   const lifecycle = given ?? createLifecycle({ ...lifecycleOptions, close: closeApp });
   lifecycle.addServer(app.server);

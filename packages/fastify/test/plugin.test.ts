@@ -136,3 +136,24 @@ test('failure: app.systemd.listen() with a bad fd is a typed error', async () =>
   await assert.rejects(app.systemd.listen({ fd: -1 }), { code: 'ERR_NOTIFY_INVALID_OPTION', message: /needs fd to be a non-negative integer/ });
   await app.close();
 });
+
+test('failure: an onClose hook that throws is reported and the shutdown still ends drained', { timeout: 20_000 }, async () => {
+  const manager = await FakeNotifyManager.start();
+  const notifier = new Notifier({ socket: manager.socket });
+  const errors: Error[] = [];
+  const app = Fastify();
+  await app.register(systemd, { notifier, handleSignals: false, watchdog: false, onError: (error) => errors.push(error) });
+  app.addHook('onClose', async () => {
+    throw new Error('the database pool would not close');
+  });
+  try {
+    await app.systemd.listen({ port: 0, host: '127.0.0.1' });
+    await app.systemd.shutdown('test');
+    assert.equal(app.systemd.state, 'drained');
+    assert.deepEqual(errors.map((error) => error.message), ['the database pool would not close']);
+    assert.equal(manager.valuesOf('STATUS').at(-1), 'drained');
+  } finally {
+    notifier.close();
+    manager.close();
+  }
+});

@@ -138,7 +138,11 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   size_t size = 0;
   uint32_t nfds = 0;
   int fds[MAX_FDS];
-  char control[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+  /* A union, so the buffer is aligned for struct cmsghdr (CMSG_FIRSTHDR casts it). */
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * MAX_FDS)];
+    struct cmsghdr align;
+  } control;
   struct iovec iov;
   struct msghdr msg;
 
@@ -176,8 +180,8 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   }
   if (nfds > 0) {
     struct cmsghdr *cmsg;
-    memset(control, 0, sizeof(control));
-    msg.msg_control = control;
+    memset(&control, 0, sizeof(control));
+    msg.msg_control = control.buf;
     msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
     cmsg = CMSG_FIRSTHDR(&msg);
     cmsg->cmsg_level = SOL_SOCKET;
@@ -203,7 +207,10 @@ static bool set_named_int(napi_env env, napi_value obj, const char *name, int64_
 static napi_value js_recv(napi_env env, napi_callback_info info) {
   napi_value argv[1], result, buffer, fd_array;
   int fd;
-  char control[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * MAX_FDS)];
+  union {
+    char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * MAX_FDS)];
+    struct cmsghdr align;
+  } control;
   struct iovec iov;
   struct msghdr msg;
   struct ucred cred = {0, (uid_t)-1, (gid_t)-1};
@@ -218,8 +225,8 @@ static napi_value js_recv(napi_env env, napi_callback_info info) {
   iov.iov_len = RECV_BUFFER_SIZE;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof(control.buf);
   ssize_t got;
   do {
     got = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);

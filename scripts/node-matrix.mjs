@@ -10,7 +10,8 @@
 // native addon is not rebuilt: it is Node-API 8, built once against Node 20's
 // headers, and must load unchanged on every major.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -62,6 +63,14 @@ if (majors.length === 0) fail('usage: node scripts/node-matrix.mjs <major>... (2
 for (const major of majors) if (!/^\d+$/.test(major)) fail(`"${major}" is not a Node major version.`);
 
 const binaries = majors.map((major) => [major, nodeFor(major)]);
+// One addon for every major: say which file the suites will load (nothing rebuilds it per Node).
+const addon = path.join(root, 'packages', 'notify', 'prebuilds', 'linux-x64', 'notify.glibc.node');
+if (existsSync(addon)) {
+  const sha = createHash('sha256').update(readFileSync(addon)).digest('hex').slice(0, 16);
+  console.log(`node-matrix: every major loads ${path.relative(root, addon)} (sha256 ${sha}…), built once by \`pnpm build\` (Node-API 8) and not rebuilt per major`);
+} else {
+  console.log(`node-matrix: ${path.relative(root, addon)} is missing; build first (pnpm build) or the native tests fail`);
+}
 const results = [];
 for (const [major, binary] of binaries) {
   console.log(`\n# node-matrix: Node ${major} (${version(binary)}) at ${binary}`);

@@ -253,6 +253,12 @@ export function render(result) {
       ]);
     lines.push(table(['server', 'SIGTERM→exit ms', 'in-flight remainder ms', 'exit ÷ remainder', 'failed in-flight', ...(busy ? ['busy clients: failed/sent'] : []), 'Connection (in-flight)', 'new connection during drain', 'exit', 'sd_notify (ours)'], rows));
     lines.push('');
+    const probe = scenario.rows.find((r) => r.probe && !r.skipped && r.runs > 0);
+    const oursHttp = scenario.rows.find((r) => r.id === 'ours-http' && !r.skipped && r.runs > 0);
+    if (scenario.id === 'stream' && probe && oursHttp) {
+      lines.push(`Why our rows take longer here: a streaming response's headers (\`Connection: keep-alive\`) went out before SIGTERM, so its socket is ended only after it has stayed idle for the linger (\`idleLingerMs\`, default 250 ms), which protects a request a busy client may already have on the wire. Our node:http drain exited ${fmt(oursHttp.exitMs - oursHttp.remainderMs)} ms after the last stream ended; with \`idleLingerMs: 0\` (probe row) it exited at ${fmtRatio(probe.ratio)} of the remainder.`);
+      lines.push('');
+    }
     for (const r of scenario.rows.filter((x) => x.ours)) {
       if (r.skipped) {
         notes.push(`${scenario.id}: ${r.label} did not run: ${r.skipped}`);

@@ -12,38 +12,13 @@
 //
 //   node drain-client.mjs <port> <idle> <inflight> <route> [busy]
 import net from 'node:net';
+import { parseResponse } from '../lib/http-response.mjs';
 
 const [port, idle, inflight] = process.argv.slice(2, 5).map(Number);
 const route = process.argv[5] ?? '/slow';
 const busy = Number(process.argv[6] ?? 0);
 const HOST = '127.0.0.1';
 const now = () => performance.timeOrigin + performance.now();
-
-/** Parses one HTTP/1.1 response (content-length or chunked) from a growing buffer. */
-function parseResponse(buffer) {
-  const headEnd = buffer.indexOf('\r\n\r\n');
-  if (headEnd < 0) return null;
-  const head = buffer.subarray(0, headEnd).toString('latin1').split('\r\n');
-  const status = Number(head[0].split(' ')[1]);
-  const headers = {};
-  for (const line of head.slice(1)) {
-    const colon = line.indexOf(':');
-    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-  }
-  let offset = headEnd + 4;
-  if (headers['transfer-encoding'] === 'chunked') {
-    for (;;) {
-      const lineEnd = buffer.indexOf('\r\n', offset);
-      if (lineEnd < 0) return { status, headers, complete: false };
-      const size = parseInt(buffer.subarray(offset, lineEnd).toString('latin1'), 16);
-      offset = lineEnd + 2 + size + 2;
-      if (offset > buffer.length) return { status, headers, complete: false };
-      if (size === 0) return { status, headers, complete: true, length: offset };
-    }
-  }
-  const length = Number(headers['content-length'] ?? 0);
-  return { status, headers, complete: buffer.length >= offset + length, length: offset + length };
-}
 
 /**
  * One connection that sends `path` and resolves with the outcome of that request:

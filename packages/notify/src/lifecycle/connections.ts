@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type { Server, Socket } from 'node:net';
-import { Server as TlsServer } from 'node:tls';
 import { BACK_TO_BACK_LINGERS, closeSession, lingerThenClose, markClose, type SocketState } from './linger.js';
 
 /** True for servers made by http2.createServer / createSecureServer. */
@@ -46,7 +45,7 @@ export class ConnectionTracker {
     this.lingerMs = lingerMs;
     this.http2 = isHttp2Server(server);
     // For TLS the request's socket is the TLSSocket, not the raw TCP one.
-    this.connectionEvent = server instanceof TlsServer ? 'secureConnection' : 'connection';
+    this.connectionEvent = isTlsServer(server) ? 'secureConnection' : 'connection';
     server.on(this.connectionEvent, this.onConnection);
     // First in line: the app's handler may answer synchronously, and by then it
     // is too late to say Connection: close.
@@ -155,4 +154,13 @@ export class ConnectionTracker {
     tracked[kState] = state;
     tracked.on('close', onResponseClose);
   };
+}
+
+/**
+ * https and secure HTTP/2 servers are tls.Server instances. Checked by shape, not
+ * instanceof, so that importing the lifecycle does not load node:tls (about 17 ms
+ * and 3.5 MB of start-up, for every service, TLS or not).
+ */
+function isTlsServer(server: object): boolean {
+  return typeof (server as { addContext?: unknown }).addContext === 'function';
 }

@@ -4,21 +4,9 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { Notifier, isNotifyError } from '../src/index.js';
 import { barrier } from '../src/barrier.js';
-import { FakeNotifyManager, type FakeManagerOptions } from '../src/testing/index.js';
-import { sleep } from './helpers.js';
+import { sleep, withManager } from './helpers.js';
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
-
-async function withManager(options: FakeManagerOptions, body: (manager: FakeNotifyManager, notifier: Notifier) => Promise<void>): Promise<void> {
-  const manager = await FakeNotifyManager.start(options);
-  const notifier = new Notifier({ socket: manager.socket });
-  try {
-    await body(manager, notifier);
-  } finally {
-    notifier.close();
-    manager.close();
-  }
-}
 
 for (const abstract of [false, true]) {
   const kind = abstract ? 'abstract' : 'path';

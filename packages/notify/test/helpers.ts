@@ -2,6 +2,8 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
+import { Notifier } from '../src/notifier.js';
+import { FakeNotifyManager, type FakeManagerOptions } from '../src/testing/index.js';
 
 /** The repository root: tsx resolves from there. */
 export const repoRoot = resolve(__dirname, '..', '..', '..');
@@ -90,4 +92,19 @@ export function getJson<T = any>(options: { port?: number; socketPath?: string }
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Runs `body` with a fresh fake manager and a notifier pointed at it; closes both. */
+export async function withManager(
+  options: FakeManagerOptions,
+  body: (manager: FakeNotifyManager, notifier: Notifier) => Promise<void>,
+): Promise<void> {
+  const manager = await FakeNotifyManager.start(options);
+  const notifier = new Notifier({ socket: manager.socket });
+  try {
+    await body(manager, notifier);
+  } finally {
+    notifier.close();
+    manager.close();
+  }
 }

@@ -7,20 +7,10 @@ import { Notifier, barrier, isNotifyError, removeStoredFds, storeFds } from '../
 import { barrier as barrierOf } from '../src/barrier.js';
 import { loadNative } from '../src/native.js';
 import { FakeNotifyManager } from '../src/testing/index.js';
+import { withManager } from './helpers.js';
 
 const rejects = (code: string, syscallCode?: string) => (error: unknown) =>
   isNotifyError(error) && error.code === code && (syscallCode === undefined || error.syscallCode === syscallCode);
-
-async function withManager(abstract: boolean, body: (manager: FakeNotifyManager, notifier: Notifier) => Promise<void>, options = {}): Promise<void> {
-  const manager = await FakeNotifyManager.start({ abstract, ...options });
-  const notifier = new Notifier({ socket: manager.socket });
-  try {
-    await body(manager, notifier);
-  } finally {
-    notifier.close();
-    manager.close();
-  }
-}
 
 type Case = [label: string, send: (n: Notifier) => Promise<boolean>, expected: Array<[string, string | RegExp]>];
 const cases: Case[] = [
@@ -45,7 +35,7 @@ for (const abstract of [false, true]) {
   const kind = abstract ? 'abstract' : 'path';
   for (const [label, send, expected] of cases) {
     test(`success: ${label} reaches a ${kind} socket as exactly ${expected.map(([k]) => k).join('+')}, from this PID`, async () => {
-      await withManager(abstract, async (manager, notifier) => {
+      await withManager({ abstract }, async (manager, notifier) => {
         assert.equal(await send(notifier), true);
         const message = await manager.waitFor(() => true);
         assert.equal(message.assignments.length, expected.length, JSON.stringify(message.assignments));
@@ -61,7 +51,7 @@ for (const abstract of [false, true]) {
   }
 
   test(`success: reloading() sends CLOCK_MONOTONIC in µs (${kind})`, async () => {
-    await withManager(abstract, async (manager, notifier) => {
+    await withManager({ abstract }, async (manager, notifier) => {
       const before = process.hrtime.bigint() / 1000n;
       await notifier.reloading();
       const after = process.hrtime.bigint() / 1000n;
@@ -71,7 +61,7 @@ for (const abstract of [false, true]) {
   });
 
   test(`success: FDSTORE=1 passes a pipe fd that still works on the other side (${kind})`, async () => {
-    await withManager(abstract, async (manager, notifier) => {
+    await withManager({ abstract }, async (manager, notifier) => {
       const native = loadNative();
       const pipe = native.pipe();
       assert.ok(Array.isArray(pipe));
@@ -95,7 +85,7 @@ for (const abstract of [false, true]) {
   });
 
   test(`success: barrier() resolves after the manager read everything sent before (${kind})`, async () => {
-    await withManager(abstract, async (manager, notifier) => {
+    await withManager({ abstract }, async (manager, notifier) => {
       await notifier.status('one');
       await notifier.status('two');
       assert.equal(await barrierOf(notifier, 5000), true);
@@ -106,13 +96,9 @@ for (const abstract of [false, true]) {
   });
 
   test(`failure: barrier() times out with ERR_NOTIFY_BARRIER_TIMEOUT when the manager ignores it (${kind})`, async () => {
-    await withManager(
-      abstract,
-      async (_manager, notifier) => {
-        await assert.rejects(barrierOf(notifier, 100), rejects('ERR_NOTIFY_BARRIER_TIMEOUT'));
-      },
-      { answerBarriers: false },
-    );
+    await withManager({ abstract, answerBarriers: false }, async (_manager, notifier) => {
+      await assert.rejects(barrierOf(notifier, 100), rejects('ERR_NOTIFY_BARRIER_TIMEOUT'));
+    });
   });
 }
 
@@ -129,7 +115,7 @@ test('no-op: the module-level barrier() resolves false in an unsupervised proces
 });
 
 test('failure: a STATUS with a newline is rejected before sending, and nothing reaches the manager', async () => {
-  await withManager(false, async (manager, notifier) => {
+  await withManager({}, async (manager, notifier) => {
     await assert.rejects(notifier.status('ok\nREADY=1'), rejects('ERR_NOTIFY_INVALID_FIELD'));
     await assert.rejects(notifier.ready('x'.repeat(5000)), rejects('ERR_NOTIFY_MESSAGE_TOO_LARGE'));
     await notifier.status('after');

@@ -33,17 +33,22 @@ function handler(req, res) {
 
 function streamTo(res) {
   res.writeHead(200, { 'content-type': 'text/plain' });
-  res.write('chunk\n');
+  writeChunks(res);
+}
+
+// A chunk every 50 ms for SLOW_MS, then the end: a response whose headers went out first.
+function writeChunks(stream) {
+  stream.write('chunk\n');
   const began = Date.now();
   const timer = setInterval(() => {
     if (Date.now() - began >= SLOW_MS) {
       clearInterval(timer);
-      res.end('end\n');
+      stream.end('end\n');
     } else {
-      res.write('chunk\n');
+      stream.write('chunk\n');
     }
   }, 50);
-  res.on('close', () => clearInterval(timer));
+  stream.on('close', () => clearInterval(timer));
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -181,16 +186,7 @@ function fastifyRoutes(app) {
   app.get('/stream', (request, reply) => {
     say(`start stream ${now()}`);
     const body = new PassThrough();
-    body.write('chunk\n');
-    const began = Date.now();
-    const timer = setInterval(() => {
-      if (Date.now() - began >= SLOW_MS) {
-        clearInterval(timer);
-        body.end('end\n');
-      } else {
-        body.write('chunk\n');
-      }
-    }, 50);
+    writeChunks(body);
     return reply.type('text/plain').send(body);
   });
 }

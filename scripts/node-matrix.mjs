@@ -66,7 +66,7 @@ for (const major of majors) if (!/^\d+$/.test(major)) fail(`"${major}" is not a 
 
 const binaries = majors.map((major) => [major, nodeFor(major)]);
 // One addon for every major: say which file the suites will load (nothing rebuilds it per Node).
-const addon = path.join(root, 'packages', 'notify', 'prebuilds', 'linux-x64', 'notify.glibc.node');
+const addon = path.join(root, 'packages', 'notify', 'prebuilds', 'linux-x64', 'notify.node');
 if (existsSync(addon)) {
   const sha = createHash('sha256').update(readFileSync(addon)).digest('hex').slice(0, 16);
   console.log(`node-matrix: every major loads ${path.relative(root, addon)} (sha256 ${sha}…), built once by \`pnpm build\` (Node-API 8) and not rebuilt per major`);

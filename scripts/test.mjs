@@ -53,8 +53,20 @@ const e2eFiles = [
   ...find(path.join(root, 'test', 'e2e'), /\.test\.(ts|mjs)$/),
 ];
 
+/**
+ * The unit suites read all three prebuilt addons (x64, arm64, armv7). As root on
+ * Debian the pinned cross compilers are installed when missing (apt-get, about a
+ * minute once); elsewhere the build says which ones are missing.
+ */
+function prebuildAll() {
+  const script = path.join(root, 'packages', 'notify', 'scripts', 'prebuild.cjs');
+  const asRoot = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
+  const result = spawnSync(process.execPath, [script, '--all', ...(asRoot ? ['--toolchain'] : [])], { cwd: root, stdio: 'inherit' });
+  return result.status ?? 1;
+}
+
 let status = 0;
-if (!args.has('--e2e')) status ||= run(unitFiles, 'unit and integration');
+if (!args.has('--e2e')) status ||= prebuildAll() || run(unitFiles, 'unit and integration');
 if (!args.has('--unit')) {
   const { canBootContainer } = await import(path.join(root, 'test', 'harness', 'container.mjs')).catch(() => ({}));
   const probe = canBootContainer ? await canBootContainer() : { ok: false, reason: 'the harness (test/harness/container.mjs) is missing' };

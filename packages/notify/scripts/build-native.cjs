@@ -1,72 +1,58 @@
 #!/usr/bin/env node
 'use strict';
-// Compiles native/notify.c into prebuilds/<platform>-<arch>/notify.<libc>.node with
-// the system C compiler and Node's own headers. One C file, no node-gyp needed;
-// the binary is Node-API 8, so one build serves every Node version we support.
+// Builds the addon from source for the running Node, into build/Release/notify.node
+// (which the loader prefers over the prebuilt). Only needed on an architecture the
+// package ships no prebuilt for (x64, arm64 and armv7 are prebuilt; e.g. ppc64,
+// s390x, riscv64), or to test a change to native/notify.c. No node-gyp: one C file,
+// the system C compiler (or $CC) and the Node-API headers of the Node that runs.
 //
-//   node scripts/build-native.cjs           build the prebuilt (used by `pnpm build`)
-//   node scripts/build-native.cjs --install  used by the `install` lifecycle script:
-//                                            keep a working prebuilt, otherwise try
-//                                            to compile, and never fail the install.
+//   node node_modules/@node-systemd/notify/scripts/build-native.cjs
+//
+// Headers are looked up in $npm_config_nodedir/include/node, next to the node
+// binary (<prefix>/include/node), /usr/include/node and /usr/local/include/node.
+// The package has no install script: nothing compiles unless this is run.
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { binaryTarget } = require('./target.cjs');
 
 const root = path.join(__dirname, '..');
-const installMode = process.argv.includes('--install');
-const target = binaryTarget();
-const output = path.join(root, 'prebuilds', target.dir, target.file);
+const output = path.join(root, 'build', 'Release', 'notify.node');
 
 function headerDirs() {
-  const candidates = [
+  return [
     process.env.npm_config_nodedir && path.join(process.env.npm_config_nodedir, 'include', 'node'),
     path.join(path.dirname(process.execPath), '..', 'include', 'node'),
     '/usr/include/node',
     '/usr/local/include/node',
   ].filter(Boolean);
-  return candidates.filter((dir) => fs.existsSync(path.join(dir, 'node_api.h')));
 }
 
-function loads(file) {
+function main() {
+  if (process.platform !== 'linux') {
+    console.log(`@node-systemd/notify: nothing to build on ${process.platform}; the native transport is for Linux (elsewhere every call is a no-op).`);
+    return;
+  }
+  const candidates = headerDirs();
+  const headers = candidates.find((dir) => fs.existsSync(path.join(dir, 'node_api.h')));
+  if (!headers) {
+    console.error(`@node-systemd/notify: no node_api.h in ${candidates.join(', ')}. Install Node's headers (Debian: libnode-dev; or set npm_config_nodedir to a Node install) and run this again.`);
+    process.exit(1);
+  }
+  fs.mkdirSync(path.dirname(output), { recursive: true });
+  const compiler = process.env.CC || 'cc';
+  // -nostdlib as the prebuilds: the binary binds to whatever libc node loaded.
+  const args = [
+    '-std=gnu11', '-O2', '-Wall', '-Wextra', '-fPIC', '-shared', '-nostdlib',
+    '-fno-stack-protector', '-U_FORTIFY_SOURCE', '-fvisibility=hidden', '-DNAPI_VERSION=8',
+    `-I${headers}`, '-o', output, path.join(root, 'native', 'notify.c'),
+  ];
   try {
-    require(file);
-    return true;
-  } catch {
-    return false;
+    execFileSync(compiler, args, { stdio: 'inherit' });
+  } catch (error) {
+    console.error(`@node-systemd/notify: ${compiler} failed (${error.message}). A C compiler is needed (Debian: apt install gcc; Alpine: apk add gcc musl-dev).`);
+    process.exit(1);
   }
+  console.log(`@node-systemd/notify: built ${output} for ${process.platform}-${process.arch} with ${headers}`);
 }
 
-if (installMode && fs.existsSync(output) && loads(output)) process.exit(0);
-
-const headers = headerDirs();
-if (headers.length === 0) {
-  const message = `@node-systemd/notify: no node_api.h found (looked in ${[
-    path.join(path.dirname(process.execPath), '..', 'include', 'node'),
-    '/usr/include/node',
-  ].join(', ')}); cannot build the native transport.`;
-  if (installMode) {
-    console.warn(`${message} The package still works off systemd; under systemd it needs the prebuilt binary for ${target.dir}.`);
-    process.exit(0);
-  }
-  console.error(message);
-  process.exit(1);
-}
-
-fs.mkdirSync(path.dirname(output), { recursive: true });
-const compiler = process.env.CC || 'cc';
-const args = [
-  '-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-fPIC', '-shared',
-  '-fvisibility=hidden', '-DNAPI_VERSION=8', `-I${headers[0]}`,
-  '-o', output, path.join(root, 'native', 'notify.c'),
-];
-try {
-  execFileSync(compiler, args, { stdio: 'inherit' });
-  if (process.platform === 'linux') execFileSync('strip', ['--strip-unneeded', output], { stdio: 'ignore' });
-} catch (error) {
-  if (installMode) {
-    console.warn(`@node-systemd/notify: could not compile the native transport (${error.message}). Off systemd nothing is lost; under systemd install a C compiler or use linux-x64 glibc, which ships a prebuilt binary.`);
-    process.exit(0);
-  }
-  throw error;
-}
+main();

@@ -1,2 +1,3 @@
-export declare function libc(): 'glibc' | 'musl' | 'unknown';
-export declare function binaryTarget(): { dir: string; file: string; libc: string };
+export declare function libc(): { family: 'glibc' | 'musl' | 'none'; version: string | undefined };
+export declare function describeTarget(): string;
+export declare function binaryTarget(): { dir: string; file: string };

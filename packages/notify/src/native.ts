@@ -37,9 +37,9 @@ export interface SocketInfo {
 const packageRoot = join(__dirname, '..');
 let binding: NativeBinding | undefined;
 
-/** Where the loader looks, in order: a local rebuild wins over the prebuilt. */
+/** Where the loader looks, in order: a build from source wins over the prebuilt. */
 export function binaryCandidates(): string[] {
-  // Required lazily: computing the libc reads process.report, which costs a few ms.
+  // Required lazily: only a process that sends anything pays for it.
   const { binaryTarget } = require('../scripts/target.cjs') as typeof import('../scripts/target.cjs');
   const target = binaryTarget();
   return [
@@ -51,7 +51,7 @@ export function binaryCandidates(): string[] {
 /**
  * Loads the addon on first use. Nothing calls this unless a message must really
  * go out (or a socket-activated fd needs FD_CLOEXEC), so off systemd no native code
- * is ever loaded.
+ * is ever loaded. It never compiles anything.
  */
 export function loadNative(): NativeBinding {
   if (binding) return binding;
@@ -70,14 +70,14 @@ export function loadNative(): NativeBinding {
       tried.push(`${file} (${(error as Error).message.split('\n')[0]})`);
     }
   }
-  const { binaryTarget } = require('../scripts/target.cjs') as typeof import('../scripts/target.cjs');
-  const target = binaryTarget();
+  const { describeTarget } = require('../scripts/target.cjs') as typeof import('../scripts/target.cjs');
   throw new NotifyError(
     'ERR_NOTIFY_NATIVE_UNAVAILABLE',
-    `@node-systemd/notify cannot load its native transport for ${target.dir} (${target.libc}) on Node ${process.version}; ` +
+    `@node-systemd/notify cannot load its native transport on ${describeTarget()}, Node ${process.version}; ` +
       `NOTIFY_SOCKET is set, so systemd is waiting for messages this process cannot send. Tried: ${tried.join('; ')}. ` +
-      'Fix: reinstall with a C compiler and Node headers available (the install script builds it), ' +
-      'or run `node node_modules/@node-systemd/notify/scripts/build-native.cjs`.',
+      'Prebuilt binaries ship for linux x64, arm64 and armv7 (glibc 2.28+ and musl). ' +
+      'Fix: reinstall the package (a missing prebuilds/ directory means a partial install), or build it for this machine ' +
+      'with a C compiler and Node headers: `node node_modules/@node-systemd/notify/scripts/build-native.cjs`.',
     { cause: lastError },
   );
 }

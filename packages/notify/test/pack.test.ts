@@ -1,14 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeNotifyManager } from '../src/testing/index.js';
 import { childEnv, collect, repoRoot } from './helpers.js';
 
 const packageDir = join(repoRoot, 'packages', 'notify');
-const prebuilt = 'prebuilds/linux-x64/notify.glibc.node';
+const prebuilt = 'prebuilds/linux-x64/notify.node';
+const prebuilds = ['linux-x64', 'linux-arm64', 'linux-arm'].map((dir) => `prebuilds/${dir}/notify.node`);
 
 /** A PATH with node, npm and a shell, and no compiler or make. */
 function toolchainFreePath(dir: string): string {
@@ -29,7 +30,7 @@ test('success: the packed package installs with --ignore-scripts and no compiler
     execFileSync('pnpm', ['pack', '--config.ignore-scripts=true', '--pack-destination', dir], { cwd: packageDir, stdio: 'pipe' });
     const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!;
     const listing = execFileSync('tar', ['-tzf', join(dir, tarball)], { encoding: 'utf8' }).split('\n');
-    assert.ok(listing.includes(`package/${prebuilt}`), 'the tarball carries the prebuilt addon');
+    for (const file of prebuilds) assert.ok(listing.includes(`package/${file}`), `the tarball carries ${file} (node scripts/prebuild.cjs --toolchain builds all three)`);
     assert.ok(listing.includes('package/dist/index.mjs') && listing.includes('package/dist/testing/index.mjs'), 'and the ESM wrappers');
     assert.ok(!listing.some((f) => f.startsWith('package/src/') || f.startsWith('package/test/')), 'but not the sources or tests');
 
@@ -46,6 +47,10 @@ test('success: the packed package installs with --ignore-scripts and no compiler
     const installed = join(app, 'node_modules', '@node-systemd', 'notify');
     assert.ok(existsSync(join(installed, prebuilt)));
     assert.ok(!existsSync(join(installed, 'build')), 'nothing was compiled');
+    const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
+    assert.equal(manifest.scripts?.install, undefined, 'no install script to run or to be blocked');
+    assert.equal(manifest.os, undefined, 'no platform lock');
+    assert.ok(!existsSync(join(installed, 'binding.gyp')), 'no binding.gyp, which npm would build with node-gyp on its own');
 
     writeFileSync(join(app, 'cjs.cjs'), [
       "const notify = require('@node-systemd/notify');",
@@ -87,8 +92,9 @@ test('success: the packed package installs with --ignore-scripts and no compiler
     const on = await collect(spawn('node', ['missing.cjs'], { cwd: app, env: { ...env, NOTIFY_SOCKET: manager.socket }, stdio: ['ignore', 'pipe', 'pipe'] }));
     const failure = JSON.parse(on.stdout);
     assert.equal(failure.code, 'ERR_NOTIFY_NATIVE_UNAVAILABLE');
-    assert.match(failure.message, /linux-x64/);
-    assert.match(failure.message, /notify\.glibc\.node \(missing\)/);
+    assert.match(failure.message, /linux-x64 glibc 2\.\d+, Node v/);
+    assert.match(failure.message, /linux-x64\/notify\.node \(missing\)/);
+    assert.match(failure.message, /build-native\.cjs/);
     assert.match(failure.message, /Fix:/);
   } finally {
     manager.close();

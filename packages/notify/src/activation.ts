@@ -1,6 +1,7 @@
 import { NotifyError } from './errors.js';
 import { parseListenFds, systemdEnvironment, type ListenFd } from './env.js';
 import { loadNative, systemError, type SocketInfo } from './native.js';
+import { clusterMembership } from './cluster/membership.js';
 
 /**
  * Socket activation (sd_listen_fds(3)): the fds a socket unit, or the fd store,
@@ -9,8 +10,14 @@ import { loadNative, systemError, type SocketInfo } from './native.js';
  */
 let passed: ListenFd[] | undefined;
 
-/** Every fd passed to this process, in order, with its name. [] when none were. */
+/**
+ * Every fd passed to this process, in order, with its name. [] when none were.
+ * In a runCluster() worker: the fds its primary was passed (the primary's
+ * numbers; listen({ fd }) in a worker is served with the primary's handle).
+ */
 export function listenFds(): ListenFd[] {
+  const shared = clusterMembership()?.sharedFds;
+  if (shared) return shared.slice();
   if (!passed) {
     const fds = parseListenFds(systemdEnvironment());
     if (fds.length > 0) setCloexec(fds);
@@ -74,7 +81,8 @@ export function listenOptions(fallback: ListenFallback = {}): ListenTarget {
   if (fds.length > 0) {
     const chosen = (fallback.name === undefined ? undefined : fds.find((fd) => fd.name === fallback.name)) ?? (fds.length === 1 ? fds[0] : undefined);
     if (chosen) {
-      checkStreamSocket(chosen);
+      // A worker's fd numbers are the primary's, which checked them.
+      if (!clusterMembership()) checkStreamSocket(chosen);
       return { fd: chosen.fd };
     }
     throw new NotifyError(

@@ -5,14 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { FakeNotifyManager, type ReceivedMessage } from '@node-systemd/notify/testing';
-import { listeningSockets, startLoadClient } from './harness.js';
+import { freePort, listeningSockets, startLoadClient } from './harness.js';
 
 const SOCKET_ACTIVATE = '/usr/bin/systemd-socket-activate';
 const primaryScript = join(__dirname, 'fixtures', 'cluster-primary.cjs');
@@ -27,14 +26,6 @@ interface Primary {
   waitMessage(test: (message: ReceivedMessage) => boolean, timeoutMs?: number): Promise<ReceivedMessage>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): void;
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 function get(port: number, path = '/'): Promise<string> {

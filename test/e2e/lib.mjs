@@ -161,9 +161,9 @@ export async function watchProps(c, unit, props, { until = () => false, timeoutM
  * A bounded keep-alive load generator on the host: `connections` clients, each
  * with its own keep-alive socket (agent maxSockets 1), sending GET / back to back
  * for durationMs. Counts 2xx, non-2xx and errors (by code). Requests that time out
- * count as errors.
+ * count as errors. `onResponse(res, sentAt)` sees every answer; `stopWhen()` ends the load early.
  */
-export async function runLoad({ port, connections = 10, durationMs = 15_000, path: pathname = '/', requestTimeoutMs = 10_000 }) {
+export async function runLoad({ port, connections = 10, durationMs = 15_000, path: pathname = '/', requestTimeoutMs = 10_000, onResponse, stopWhen }) {
   const stats = { requests: 0, ok: 0, non2xx: 0, errors: 0, errorCodes: {}, statusCodes: {}, connections, durationMs, firstError: null };
   const deadline = Date.now() + durationMs;
   const agents = [];
@@ -171,10 +171,12 @@ export async function runLoad({ port, connections = 10, durationMs = 15_000, pat
   async function client() {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     agents.push(agent);
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !stopWhen?.()) {
       stats.requests++;
+      const sentAt = Date.now();
       try {
         const res = await get(port, pathname, { agent, timeoutMs: requestTimeoutMs });
+        onResponse?.(res, sentAt);
         if (res.status >= 200 && res.status < 300) stats.ok++;
         else {
           stats.non2xx++;
@@ -255,6 +257,27 @@ export function renderResults() {
     const failures = v.load.errors + v.load.non2xx;
     const why = [...Object.entries(v.load.errorCodes), ...Object.entries(v.load.statusCodes ?? {}).map(([k, n]) => [`HTTP ${k}`, n])].map(([k, n]) => `${k} ${n}`).join(', ');
     lines.push(`| ${r.date} | ${r.systemd} | ${r.app}${r.standin ? ' (stand-in)' : ''} | ${v.setup} | ${v.load.connections} × ${Math.round(v.load.elapsedMs / 1000)} | ${v.restarts.length} | ${v.load.requests} | **${failures}**${why ? ` (${why})` : ''} | ${median} |`);
+  }
+  const reloads = rows.filter((r) => r.kind === 'cluster');
+  if (reloads.length) {
+    lines.push(
+      '',
+      '## Rolling reloads in cluster mode',
+      '',
+      'The example app, unchanged, as 2 workers of a `runCluster()` primary behind the socket unit;',
+      'each `systemctl reload` switches `/opt/cluster/current` to a new release first. "stale": answers',
+      'from an older version to requests sent after that reload completed. `reload ms`: how long',
+      '`systemctl reload` took (252: `ExecReload=kill -HUP`, returns at once; 257: `Type=notify-reload`,',
+      'returns after the roll).',
+      '',
+      '| date | systemd | app | reloads | requests | failures (errors + non-2xx) | stale | reload ms |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const r of reloads.sort((a, b) => String(a.systemd).localeCompare(String(b.systemd)) || appOrder(a.app) - appOrder(b.app))) {
+      const { load, stale } = r.reload;
+      const ms = r.reload.reloads.map((x) => x.ms).sort((a, b) => a - b);
+      lines.push(`| ${r.date} | ${r.systemd} | ${r.app} | ${ms.length} | ${load.requests} | **${load.errors + load.non2xx}** | ${stale} | ${ms[Math.floor(ms.length / 2)]} (${ms[0]}–${ms.at(-1)}) |`);
+    }
   }
   const notes = rows.flatMap((r) => (r.notes ?? []).map((n) => `- ${r.systemd}, ${r.app}: ${n}`));
   if (notes.length) lines.push('', '## Notes', '', ...notes);

@@ -4,7 +4,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,6 +24,10 @@ export interface App {
   child: ChildProcess;
   target: Target;
   lines: string[];
+  /** stderr lines (collected under systemd-socket-activate; on a port stderr is inherited). */
+  errors: string[];
+  /** Resolves with the first stderr line matching, past or future (under systemd-socket-activate). */
+  waitError(match: RegExp | string, timeoutMs?: number): Promise<string>;
   /** Resolves with the first stdout line matching, past or future. */
   waitLine(match: RegExp | string, timeoutMs?: number): Promise<string>;
   send(line: string): void;
@@ -53,33 +57,65 @@ function knock(target: Target): Promise<void> {
   });
 }
 
-export async function startApp(framework: Framework, transport: Transport, extraEnv: Record<string, string> = {}, options: { waitReady?: boolean } = {}): Promise<App> {
+export interface StartOptions {
+  /** Wait for READY=1 (default true). */
+  waitReady?: boolean;
+  /** Run this script instead of fixtures/app.cjs (an unmodified app for the register entry, say). */
+  script?: string;
+  /** Node options before the script (`--import`, `--require`). */
+  nodeArgs?: string[];
+  /** The app's working directory (where `--import PACKAGE` resolves from). */
+  cwd?: string;
+  /** How to make systemd-socket-activate exec the app: an HTTP request (default), or a bare connection for an app that never answers on the passed socket. */
+  knock?: 'http' | 'connect';
+}
+
+/** A connection that is opened and closed at once: systemd-socket-activate execs the app on it. */
+function connectOnce(target: Target): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect('port' in target ? { host: '127.0.0.1', port: target.port } : { path: target.path }, () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.on('error', reject);
+  });
+}
+
+export async function startApp(framework: Framework, transport: Transport, extraEnv: Record<string, string> = {}, options: StartOptions = {}): Promise<App> {
   const manager = await FakeNotifyManager.start();
   const dir = mkdtempSync(join(tmpdir(), 'nsd-int-'));
   const env: Record<string, string> = { FRAMEWORK: framework, ...manager.env(), ...extraEnv };
   let child: ChildProcess;
   let target: Target | undefined;
-  const app = join(fixtures, 'app.cjs');
+  const errors: string[] = [];
+  const waiters = new Set<() => void>();
+  const app = options.script ?? join(fixtures, 'app.cjs');
+  const argv = [...(options.nodeArgs ?? []), app];
   if (transport === 'port') {
-    child = spawn(process.execPath, [app], { env: { ...process.env, ...env, PORT: '0' }, stdio: ['pipe', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, argv, { cwd: options.cwd, env: { ...process.env, ...env, PORT: '0' }, stdio: ['pipe', 'pipe', 'inherit'] });
   } else {
     target = transport === 'activate-tcp' ? { port: await freePort() } : { path: join(dir, 'http.sock') };
     const address = 'port' in target ? `127.0.0.1:${target.port}` : target.path;
     // systemd-socket-activate passes only PATH/HOME/TERM and what -E names.
-    const setenv = Object.entries({ ...env, NODE_OPTIONS: '' }).flatMap(([key, value]) => ['-E', `${key}=${value}`]);
-    child = spawn(SOCKET_ACTIVATE, ['-l', address, '--fdname=http', ...setenv, process.execPath, app], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // PORT: the port of the passed socket, for apps that listen on it by habit.
+    const port = 'port' in target ? { PORT: String(target.port) } : {};
+    const setenv = Object.entries({ ...env, ...port, NODE_OPTIONS: '' }).flatMap(([key, value]) => ['-E', `${key}=${value}`]);
+    child = spawn(SOCKET_ACTIVATE, ['-l', address, '--fdname=http', ...setenv, process.execPath, ...argv], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const listening = new Promise<void>((resolve, reject) => {
       const lines = createInterface({ input: child.stderr! });
       lines.on('line', (line) => {
         if (/^Listening on/.test(line)) resolve();
-        else if (!/^(Communication attempt|Execing)/.test(line)) process.stderr.write(`${line}\n`);
+        else if (!/^(Communication attempt|Execing)/.test(line)) {
+          errors.push(line);
+          for (const wake of waiters) wake();
+          process.stderr.write(`${line}\n`);
+        }
       });
       child.once('exit', (code) => reject(new Error(`systemd-socket-activate exited with ${code}`)));
     });
     await listening;
   }
   const lines: string[] = [];
-  const waiters = new Set<() => void>();
   createInterface({ input: child.stdout! }).on('line', (line) => {
     lines.push(line);
     for (const wake of waiters) wake();
@@ -87,30 +123,34 @@ export async function startApp(framework: Framework, transport: Transport, extra
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: bigint }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal, at: process.hrtime.bigint() })),
   );
-  const waitLine = (match: RegExp | string, timeoutMs = 20_000): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const test = (line: string): boolean => (typeof match === 'string' ? line === match : match.test(line));
-      const check = (): void => {
-        const found = lines.find(test);
-        if (found === undefined) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no stdout line ${String(match)} within ${timeoutMs} ms; got ${JSON.stringify(lines)}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
+  const waitIn =
+    (list: string[], stream: string) =>
+    (match: RegExp | string, timeoutMs = 20_000): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const test = (line: string): boolean => (typeof match === 'string' ? line === match : match.test(line));
+        const check = (): void => {
+          const found = list.find(test);
+          if (found === undefined) return;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no ${stream} line ${String(match)} within ${timeoutMs} ms; got ${JSON.stringify(list)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+  const waitLine = waitIn(lines, 'stdout');
+  const waitError = waitIn(errors, 'stderr');
   const stop = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     manager.close();
     rmSync(dir, { recursive: true, force: true });
   };
   let readyStatus = '';
-  if (target) await knock(target);
+  if (target) await (options.knock === 'connect' ? connectOnce(target) : knock(target));
   if (options.waitReady !== false) {
     try {
       readyStatus = (await manager.waitFor('READY', { timeoutMs: 20_000 })).fields.STATUS ?? '';
@@ -120,7 +160,7 @@ export async function startApp(framework: Framework, transport: Transport, extra
     }
     if (!target) target = { port: Number(/:(\d+)$/.exec(readyStatus)?.[1]) };
   }
-  return { manager, child, target: target ?? { port: 0 }, lines, waitLine, send: (line) => child.stdin!.write(`${line}\n`), exited, readyStatus, stop };
+  return { manager, child, target: target ?? { port: 0 }, lines, errors, waitLine, waitError, send: (line) => child.stdin!.write(`${line}\n`), exited, readyStatus, stop };
 }
 
 export interface LoadClient {

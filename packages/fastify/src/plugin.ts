@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyListenOptions, FastifyPluginAsync } from '
 import fp from 'fastify-plugin';
 import {
   NotifyError,
+  adoptPassedSocket,
   createLifecycle,
   resolveListen,
   socketPathOf,
@@ -100,6 +101,9 @@ const plugin: FastifyPluginAsync<SystemdPluginOptions> = async (app, options) =>
   };
   const lifecycle = given ?? createLifecycle({ ...lifecycleOptions, close: closeApp });
   lifecycle.addServer(app.server);
+  // The habit `await app.listen({ port, host })` takes the socket systemd passed
+  // for that address, as app.systemd.listen() does, instead of failing on EADDRINUSE.
+  adoptPassedSocket(app.server);
 
   app.addHook('onListen', async () => {
     await lifecycle.storeListener(app.server, fdName);

@@ -332,6 +332,47 @@ static napi_value js_socket_info(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* socketAddress(fd): { family, port, address } from getsockname(2), for
+ * matching a passed listening socket against the address an app asks for.
+ * `address` holds the raw 4 (AF_INET) or 16 (AF_INET6) bytes, or the sun_path
+ * bytes for AF_UNIX; `port` is in host byte order (0 for AF_UNIX). */
+static napi_value js_socket_address(napi_env env, napi_callback_info info) {
+  napi_value argv[1], result, bytes;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  const unsigned char *raw = NULL;
+  size_t size = 0;
+  int fd, port = 0;
+  void *copy = NULL;
+  if (!get_args(env, info, 1, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  memset(&ss, 0, sizeof(ss));
+  if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) return fail(env);
+  if (ss.ss_family == AF_INET) {
+    const unsigned char *in = (const unsigned char *)&ss;
+    /* sockaddr_in: family (2), port (2, network order), addr (4) */
+    port = (in[2] << 8) | in[3];
+    raw = in + 4;
+    size = 4;
+  } else if (ss.ss_family == AF_INET6) {
+    const unsigned char *in6 = (const unsigned char *)&ss;
+    /* sockaddr_in6: family (2), port (2), flowinfo (4), addr (16) */
+    port = (in6[2] << 8) | in6[3];
+    raw = in6 + 8;
+    size = 16;
+  } else if (ss.ss_family == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path)) {
+    raw = (const unsigned char *)((struct sockaddr_un *)&ss)->sun_path;
+    size = len - offsetof(struct sockaddr_un, sun_path);
+  }
+  CHECK(napi_create_object(env, &result));
+  CHECK(napi_create_buffer(env, size, &copy, &bytes));
+  if (size > 0) memcpy(copy, raw, size);
+  if (!set_named_int(env, result, "family", ss.ss_family) ||
+      !set_named_int(env, result, "port", port))
+    return throw_last(env);
+  CHECK(napi_set_named_property(env, result, "address", bytes));
+  return result;
+}
+
 /* setReceiveBuffer(fd, bytes): lets tests fill a receive queue quickly. */
 static napi_value js_set_receive_buffer(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -354,6 +395,7 @@ NAPI_MODULE_INIT() {
       {"pipe", NULL, js_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setCloexec", NULL, js_set_cloexec, NULL, NULL, NULL, napi_enumerable, NULL},
       {"socketInfo", NULL, js_socket_info, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"socketAddress", NULL, js_socket_address, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setReceiveBuffer", NULL, js_set_receive_buffer, NULL, NULL, NULL,
        napi_enumerable, NULL},
   };

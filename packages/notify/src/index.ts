@@ -49,6 +49,7 @@ export const exitStatus = (code: number): Promise<boolean> => defaultNotifier().
 export const barrier = (timeoutMs?: number): Promise<boolean> => sendBarrierAndWait(defaultNotifier(), timeoutMs);
 export { startWatchdog, type Watchdog, type WatchdogOptions, type SkipReason } from './watchdog.js';
 export { listenFds, listenFd, listenOptions, describeFd, type ListenFallback, type ListenTarget } from './activation.js';
+export { adoptPassedSocket } from './adopt.js';
 export { serverFd, storeFds, storeServer, storedFds, removeStoredFds, type StoreOptions } from './fdstore.js';
 export { warnIfNotReady, type ReadinessWarningOptions } from './readiness.js';
 export type { SocketInfo } from './native.js';

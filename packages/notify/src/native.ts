@@ -14,6 +14,7 @@ export interface NativeBinding {
   pipe(): [number, number] | number;
   setCloexec(fd: number): number;
   socketInfo(fd: number): SocketInfo | number;
+  socketAddress(fd: number): SocketAddressBytes | number;
   setReceiveBuffer(fd: number, bytes: number): number;
 }
 
@@ -32,6 +33,13 @@ export interface SocketInfo {
   /** SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5. */
   type: number;
   listening: boolean;
+}
+
+/** getsockname(2): raw address bytes (4 for AF_INET, 16 for AF_INET6, sun_path for AF_UNIX) and the port. */
+export interface SocketAddressBytes {
+  family: number;
+  port: number;
+  address: Buffer;
 }
 
 const packageRoot = join(__dirname, '..');

@@ -18,10 +18,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <node_api.h>
+
+/* memfd and sealing constants, spelled out for C libraries whose headers predate
+ * them (memfd_create(2) and F_ADD_SEALS came with Linux 3.17). */
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
+#ifndef MFD_ALLOW_SEALING
+#define MFD_ALLOW_SEALING 0x0002U
+#endif
+#ifndef F_ADD_SEALS
+#define F_ADD_SEALS 1033
+#define F_GET_SEALS 1034
+#endif
+#ifndef F_SEAL_SEAL
+#define F_SEAL_SEAL 0x0001
+#define F_SEAL_SHRINK 0x0002
+#define F_SEAL_GROW 0x0004
+#define F_SEAL_WRITE 0x0008
+#endif
+#ifndef SO_SNDBUFFORCE
+#define SO_SNDBUFFORCE 32
+#endif
 
 #define MAX_FDS 253 /* SCM_MAX_FD in the kernel */
 #define RECV_BUFFER_SIZE (128 * 1024)
@@ -201,8 +224,9 @@ static bool set_named_int(napi_env env, napi_value obj, const char *name, int64_
          napi_set_named_property(env, obj, name, value) == napi_ok;
 }
 
-/* recv(fd): one datagram as { data, pid, uid, gid, fds, truncated }, or -errno
- * (-EAGAIN when the queue is empty). Received fds arrive with CLOEXEC set. */
+/* recv(fd, maxBytes?): one datagram as { data, pid, uid, gid, fds, truncated },
+ * or -errno (-EAGAIN when the queue is empty). Received fds arrive with CLOEXEC
+ * set. maxBytes (default 128 KiB) bounds the datagram read; more is truncated. */
 static napi_value js_recv(napi_env env, napi_callback_info info) {
   napi_value argv[1], result, buffer, fd_array;
   int fd;
@@ -216,12 +240,24 @@ static napi_value js_recv(napi_env env, napi_callback_info info) {
   uint32_t nfds = 0;
   void *copy = NULL;
 
+  size_t argc = 2, capacity = RECV_BUFFER_SIZE;
+  napi_value args[2];
   if (!get_args(env, info, 1, argv) || !get_fd(env, argv[0], &fd)) return NULL;
-  char *data = malloc(RECV_BUFFER_SIZE);
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok) return throw_last(env);
+  if (argc >= 2) {
+    int wanted;
+    napi_valuetype type;
+    CHECK(napi_typeof(env, args[1], &type));
+    if (type != napi_undefined) {
+      if (!get_fd(env, args[1], &wanted)) return NULL;
+      if (wanted > 0) capacity = (size_t)wanted;
+    }
+  }
+  char *data = malloc(capacity);
   if (data == NULL) return make_int(env, -ENOMEM);
   memset(&msg, 0, sizeof(msg));
   iov.iov_base = data;
-  iov.iov_len = RECV_BUFFER_SIZE;
+  iov.iov_len = capacity;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control.buf;
@@ -384,6 +420,69 @@ static napi_value js_set_receive_buffer(napi_env env, napi_callback_info info) {
   return make_int(env, 0);
 }
 
+/* setSendBuffer(fd, bytes): the largest datagram a socket can send is bounded by
+ * its send buffer. Privileged processes may go past net.core.wmem_max with
+ * SO_SNDBUFFORCE; everyone else gets what SO_SNDBUF allows (the kernel caps it).
+ * Returns the size the kernel settled on. */
+static napi_value js_set_send_buffer(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int fd, bytes, actual = 0;
+  socklen_t len = sizeof(actual);
+  if (!get_args(env, info, 2, argv) || !get_fd(env, argv[0], &fd) ||
+      !get_fd(env, argv[1], &bytes))
+    return NULL;
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) < 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) < 0)
+    return fail(env);
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &actual, &len) < 0) return fail(env);
+  return make_int(env, actual);
+}
+
+/* sealedMemfd(data): an anonymous file holding exactly `data`, sealed against
+ * any change (shrink, grow, write, and further sealing), as journald requires of
+ * an entry passed by fd. Returns the fd (CLOEXEC) or -errno. memfd_create is
+ * called through syscall(2): older C libraries have no wrapper for it. */
+static napi_value js_sealed_memfd(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  void *data = NULL;
+  size_t size = 0, done = 0;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  if (napi_get_buffer_info(env, argv[0], &data, &size) != napi_ok) {
+    napi_throw_type_error(env, "ERR_NOTIFY_NATIVE", "data must be a Buffer");
+    return NULL;
+  }
+  int fd = (int)syscall(SYS_memfd_create, "journal-entry",
+                        MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return fail(env);
+  while (done < size) {
+    ssize_t wrote = write(fd, (const char *)data + done, size - done);
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) {
+      int saved = wrote < 0 ? errno : EIO;
+      close(fd);
+      return make_int(env, -saved);
+    }
+    done += (size_t)wrote;
+  }
+  if (fcntl(fd, F_ADD_SEALS,
+            F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+    int saved = errno;
+    close(fd);
+    return make_int(env, -saved);
+  }
+  return make_int(env, fd);
+}
+
+/* fileSeals(fd): the F_GET_SEALS bits of a memfd, or -errno (tests check what a
+ * journal receiver would see). */
+static napi_value js_file_seals(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int fd;
+  if (!get_args(env, info, 1, argv) || !get_fd(env, argv[0], &fd)) return NULL;
+  int seals = fcntl(fd, F_GET_SEALS);
+  return seals < 0 ? fail(env) : make_int(env, seals);
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor exports_list[] = {
       {"socket", NULL, js_socket, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -398,6 +497,10 @@ NAPI_MODULE_INIT() {
       {"socketAddress", NULL, js_socket_address, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setReceiveBuffer", NULL, js_set_receive_buffer, NULL, NULL, NULL,
        napi_enumerable, NULL},
+      {"setSendBuffer", NULL, js_set_send_buffer, NULL, NULL, NULL, napi_enumerable,
+       NULL},
+      {"sealedMemfd", NULL, js_sealed_memfd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fileSeals", NULL, js_file_seals, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports,
                              sizeof(exports_list) / sizeof(exports_list[0]),

@@ -10,7 +10,7 @@ export type NotifyErrorCode =
   | 'ERR_NOTIFY_SOCKET_UNSUPPORTED'
   /** A field name or value cannot be encoded without changing its meaning. */
   | 'ERR_NOTIFY_INVALID_FIELD'
-  /** The encoded datagram is larger than the 4096 bytes systemd reads. */
+  /** The encoded datagram is larger than the 4096 bytes systemd reads, or a journal entry has more than 1024 fields. */
   | 'ERR_NOTIFY_MESSAGE_TOO_LARGE'
   /** The fds passed with a message are not valid for it. */
   | 'ERR_NOTIFY_INVALID_FDS'

@@ -54,4 +54,4 @@ export { serverFd, storeFds, storeServer, storedFds, removeStoredFds, type Store
 export { warnIfNotReady, type ReadinessWarningOptions } from './readiness.js';
 export type { SocketInfo } from './native.js';
 export * from './lifecycle/index.js';
-export { JOURNAL_LEVELS, isJournalStream, formatJournalLine, createJournalLogger, type JournalLevel, type JournalLogger, type JournalLoggerOptions } from './journal.js';
+export * from './journal/index.js';

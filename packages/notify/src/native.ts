@@ -9,13 +9,19 @@ export interface NativeBinding {
   connect(fd: number, address: Buffer): number;
   bind(fd: number, address: Buffer): number;
   send(fd: number, address: Buffer | null, data: Buffer, fds: readonly number[] | null): number;
-  recv(fd: number): ReceivedDatagram | number;
+  recv(fd: number, maxBytes?: number): ReceivedDatagram | number;
   close(fd: number): number;
   pipe(): [number, number] | number;
   setCloexec(fd: number): number;
   socketInfo(fd: number): SocketInfo | number;
   socketAddress(fd: number): SocketAddressBytes | number;
   setReceiveBuffer(fd: number, bytes: number): number;
+  /** Raises SO_SNDBUF (SO_SNDBUFFORCE when privileged); returns the size granted. */
+  setSendBuffer(fd: number, bytes: number): number;
+  /** A memfd holding `data`, sealed against shrink, grow, write and more seals. */
+  sealedMemfd(data: Buffer): number;
+  /** The F_GET_SEALS bits of an fd. */
+  fileSeals(fd: number): number;
 }
 
 export interface ReceivedDatagram {

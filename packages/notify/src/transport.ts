@@ -18,6 +18,10 @@ export interface TransportOptions {
   retryDelaysMs?: readonly number[];
   /** Messages that may wait behind a full queue before new ones are rejected. */
   maxQueued?: number;
+  /** Ask for a send buffer this large (it bounds the largest datagram). Default: the kernel's. */
+  sendBufferBytes?: number;
+  /** How error messages name the destination. Default `NOTIFY_SOCKET=<address>`. */
+  label?: string;
 }
 
 const DEFAULT_RETRY_DELAYS_MS = [1, 2, 5, 10, 20, 50, 100] as const;
@@ -30,11 +34,16 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/** What post() did with a datagram. */
+export type PostOutcome = 'sent' | 'queued' | 'dropped' | Error;
+
 export class DatagramTransport {
   readonly address: NotifyAddress;
   private readonly connectFirst: boolean;
   private readonly retryDelaysMs: readonly number[];
   private readonly maxQueued: number;
+  private readonly sendBufferBytes: number | undefined;
+  private readonly label: string;
   private native: NativeBinding | undefined;
   private fd = -1;
   private connected = false;
@@ -48,6 +57,27 @@ export class DatagramTransport {
     this.connectFirst = options.connect ?? true;
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     this.maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
+    this.sendBufferBytes = options.sendBufferBytes;
+    this.label = options.label ?? `NOTIFY_SOCKET=${address.raw}`;
+  }
+
+  /**
+   * Sends one datagram without a promise, for senders that would rather drop than
+   * wait (log entries): 'sent' when the kernel took it, 'queued' when it waits for
+   * room (`settled` is called later, with an error if it never went out), 'dropped'
+   * when the wait queue is full, or the error that refused it at once.
+   */
+  post(data: Buffer, fds: readonly number[] | null, settled: (error: Error | null) => void): PostOutcome {
+    if (this.closed) return new NotifyError('ERR_NOTIFY_SEND_FAILED', `The transport to ${this.address.raw} is closed.`);
+    if (this.queue.length === 0) {
+      const outcome = this.trySend(data, fds);
+      if (outcome !== 'again') return outcome;
+    } else if (this.queue.length >= this.maxQueued) {
+      return 'dropped';
+    }
+    this.queue.push({ data, fds, resolve: () => settled(null), reject: settled });
+    this.scheduleRetry();
+    return 'queued';
   }
 
   /** Sends one datagram, with optional fds (SCM_RIGHTS). Resolves once the kernel took it. */
@@ -86,6 +116,8 @@ export class DatagramTransport {
       const fd = native.socket();
       if (fd < 0) throw this.sendError(fd, 'socket');
       this.fd = fd;
+      // Best effort: a smaller buffer only means large entries take the slower path.
+      if (this.sendBufferBytes !== undefined) native.setSendBuffer(fd, this.sendBufferBytes);
     }
     if (this.connectFirst && !this.connected) {
       const result = native.connect(this.fd, this.address.address);
@@ -167,7 +199,7 @@ export class DatagramTransport {
     const explanation = hint[cause.code ?? ''] ?? cause.code;
     return new NotifyError(
       'ERR_NOTIFY_SEND_FAILED',
-      `Cannot send to NOTIFY_SOCKET=${this.address.raw}: ${syscall} failed with ${cause.code} (${explanation}).`,
+      `Cannot send to ${this.label}: ${syscall} failed with ${cause.code} (${explanation}).`,
       { cause, syscallCode: cause.code },
     );
   }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createJournalLogger, formatJournalLine, isJournalStream, isNotifyError } from '../src/index.js';
+import { FakeJournal } from '../src/testing/index.js';
 
 test('success: every line of a message carries the priority prefix', () => {
   assert.equal(formatJournalLine('err', 'boom\n    at x\n    at y'), '<3>boom\n<3>    at x\n<3>    at y\n');
@@ -66,4 +67,111 @@ test('no-op: lines below minLevel are dropped', () => {
 test('failure: an unknown level is a typed error', () => {
   assert.throws(() => formatJournalLine('loud' as never, 'x'), (error) => isNotifyError(error, 'ERR_NOTIFY_INVALID_OPTION'));
   assert.throws(() => createJournalLogger({ minLevel: 'loud' as never }), (error) => isNotifyError(error, 'ERR_NOTIFY_INVALID_OPTION'));
+});
+
+test('success: the native logger sends MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, SYSLOG_PID and escaped, flattened fields', async () => {
+  const journal = FakeJournal.start();
+  try {
+    const log = createJournalLogger({ mode: 'native', socket: journal.socket, identifier: 'shop-api', fields: { DEPLOYMENT: 'blue' } });
+    assert.equal(log.mode, 'native');
+    log.info('served', { reqId: 'req-1', req: { method: 'GET', headers: { host: 'x', deep: { deeper: { deepest: 1 } } } }, tags: ['a', 'b'], ok: true });
+    log.warn('disk at %d%%', 91);
+    const served = await journal.waitFor((e) => e.text('MESSAGE') === 'served');
+    assert.equal(served.text('PRIORITY'), '6');
+    assert.equal(served.text('SYSLOG_IDENTIFIER'), 'shop-api');
+    assert.equal(served.text('SYSLOG_PID'), String(process.pid));
+    assert.equal(served.text('DEPLOYMENT'), 'blue');
+    assert.equal(served.text('REQ_ID'), 'req-1');
+    assert.equal(served.text('REQ_METHOD'), 'GET');
+    assert.equal(served.text('REQ_HEADERS_HOST'), 'x');
+    assert.equal(served.text('REQ_HEADERS_DEEP_DEEPER'), '{"deepest":1}', 'three levels of objects are flattened, the rest kept as JSON');
+    assert.equal(served.text('TAGS'), '["a","b"]');
+    assert.equal(served.text('OK'), 'true');
+    const warned = await journal.waitFor((e) => e.text('PRIORITY') === '4');
+    assert.equal(warned.text('MESSAGE'), 'disk at 91%');
+  } finally {
+    journal.close();
+  }
+});
+
+test('success: an Error is one entry holding its whole stack, with ERRNO; the lifecycle form (message, { NODE_SYSTEMD_EVENT, err }) too', async () => {
+  const journal = FakeJournal.start();
+  try {
+    const log = createJournalLogger({ mode: 'native', socket: journal.socket });
+    const error = Object.assign(new Error('open failed'), { code: 'ENOENT', errno: -2, path: '/etc/app.conf' });
+    log.error(error);
+    const thrown = await journal.waitFor((e) => e.text('PRIORITY') === '3');
+    assert.equal(thrown.text('MESSAGE'), error.stack);
+    assert.ok(thrown.text('MESSAGE')!.split('\n').length > 3, 'a multi-line stack, in one entry');
+    assert.equal(thrown.text('ERRNO'), '2');
+    assert.equal(thrown.text('ERR_CODE'), 'ENOENT');
+    assert.equal(thrown.text('ERR_PATH'), '/etc/app.conf');
+    log.warn('forced close', { NODE_SYSTEMD_EVENT: 'forced-close', err: new Error('grace period over'), open: 3 });
+    const forced = await journal.waitFor((e) => e.text('NODE_SYSTEMD_EVENT') === 'forced-close');
+    assert.match(forced.text('MESSAGE')!, /^forced close\nError: grace period over\n {4}at /);
+    assert.equal(forced.text('OPEN'), '3');
+    assert.equal(forced.text('PRIORITY'), '4');
+  } finally {
+    journal.close();
+  }
+});
+
+test('success: code: true adds CODE_FILE, CODE_LINE and CODE_FUNC of the caller', async () => {
+  const journal = FakeJournal.start();
+  try {
+    const log = createJournalLogger({ mode: 'native', socket: journal.socket, code: true });
+    function handleRequest(): void {
+      log.info('here');
+    }
+    handleRequest();
+    const entry = await journal.waitFor((e) => e.text('MESSAGE') === 'here');
+    assert.match(entry.text('CODE_FILE')!, /journal\.test\.ts$/);
+    assert.match(entry.text('CODE_LINE')!, /^\d+$/);
+    assert.equal(entry.text('CODE_FUNC'), 'handleRequest');
+  } finally {
+    journal.close();
+  }
+});
+
+test('success: in auto mode a child whose stderr matches JOURNAL_STREAM writes native entries, and plain lines when redirected elsewhere', async () => {
+  const journal = FakeJournal.start();
+  const dir = mkdtempSync(join(tmpdir(), 'nsd-journal-'));
+  try {
+    const file = join(dir, 'stderr');
+    const script = `
+      const { createJournalLogger } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
+      const st = require('node:fs').fstatSync(2);
+      if (process.argv[1] === 'journal') process.env.JOURNAL_STREAM = st.dev + ':' + st.ino;
+      const log = createJournalLogger({ socket: ${JSON.stringify(journal.socket)}, identifier: 'child' });
+      log.error(new Error('first\\nsecond'));`;
+    for (const mode of ['journal', 'plain']) {
+      const fd = openSync(file, 'w');
+      execFileSync(process.execPath, ['-e', script, mode], { stdio: ['ignore', 'ignore', fd] });
+      closeSync(fd);
+      const written = readFileSync(file, 'utf8');
+      if (mode === 'journal') {
+        assert.equal(written, '', 'nothing on the stream');
+        const entry = await journal.waitFor((e) => e.text('SYSLOG_IDENTIFIER') === 'child');
+        assert.match(entry.text('MESSAGE')!, /^Error: first\nsecond\n {4}at /);
+      } else {
+        assert.match(written, /^Error: first\nsecond\n {4}at /);
+      }
+    }
+  } finally {
+    journal.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('no-op: a native logger with no journal writes <N> lines instead, and logging never throws', () => {
+  const stream = new PassThrough();
+  const log = createJournalLogger({ mode: 'native', stream, socket: join(tmpdir(), 'nsd-no-journal', 'socket') });
+  log.err(new Error('boom'));
+  log.info('lone \uD800 surrogate', { n: 1 });
+  const text = stream.read()?.toString() ?? '';
+  assert.match(text, /^<3>Error: boom\n<3> {4}at /);
+  assert.match(text, /<6>lone \uFFFD surrogate n=1\n$/, 'the unencodable entry still comes out as a line');
+  const closed = new PassThrough();
+  closed.destroy();
+  assert.doesNotThrow(() => createJournalLogger({ stream: closed, mode: 'plain' }).info('x'));
 });

@@ -1,10 +1,10 @@
-import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseNotifySocket } from '../env.js';
-import { loadNative, systemError, type NativeBinding } from '../native.js';
+import { loadNative, systemError, type NativeBinding, type ReceivedDatagram } from '../native.js';
+import { PolledSocket } from './polled-socket.js';
 import { decodeMessage } from '../protocol.js';
 
 /** One datagram as the fake manager received it. */
@@ -48,26 +48,19 @@ export interface FakeManagerOptions {
  *   spawn('node', ['app.js'], { env: { ...process.env, ...manager.env() } });
  *   await manager.waitFor('READY');
  */
-export class FakeNotifyManager extends EventEmitter {
+export class FakeNotifyManager extends PolledSocket {
   /** The value for NOTIFY_SOCKET. */
   readonly socket: string;
   readonly messages: ReceivedMessage[] = [];
-  private readonly native: NativeBinding;
-  private fd: number;
   private readonly directory: string | undefined;
   private readonly ownPath: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly pollIntervalMs: number;
   private readonly answerBarriers: boolean;
 
   private constructor(native: NativeBinding, fd: number, socket: string, directory: string | undefined, options: FakeManagerOptions) {
-    super();
-    this.native = native;
-    this.fd = fd;
+    super(native, fd, options.pollIntervalMs);
     this.socket = socket;
     this.directory = directory;
     this.ownPath = options.socket?.startsWith('/') ? options.socket : undefined;
-    this.pollIntervalMs = options.pollIntervalMs ?? 2;
     this.answerBarriers = options.answerBarriers ?? true;
     if (!options.paused) this.resume();
   }
@@ -102,50 +95,26 @@ export class FakeNotifyManager extends EventEmitter {
     return { NOTIFY_SOCKET: this.socket };
   }
 
-  /** Stops reading: datagrams pile up in the kernel queue until it is full. */
-  pause(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  /** Reads again (and at once). */
-  resume(): void {
-    if (this.timer || this.fd < 0) return;
-    this.timer = setInterval(() => this.drainQueue(), this.pollIntervalMs);
-    this.drainQueue();
-  }
-
-  /** Reads everything queued now; returns how many messages were read. */
-  drainQueue(): number {
-    let count = 0;
-    while (this.fd >= 0) {
-      const result = this.native.recv(this.fd);
-      if (typeof result === 'number') {
-        if (result !== -11) this.emit('error', systemError(result, 'recvmsg'));
-        break;
-      }
-      count++;
-      const assignments = decodeMessage(result.data);
-      const fields: Record<string, string> = Object.fromEntries(assignments);
-      let fds = result.fds;
-      if (this.answerBarriers && fields.BARRIER === '1') {
-        for (const fd of fds) this.native.close(fd);
-        fds = [];
-      }
-      const message: ReceivedMessage = Object.freeze({
-        assignments,
-        fields: Object.freeze(fields),
-        pid: result.pid,
-        uid: result.uid,
-        gid: result.gid,
-        fds,
-        raw: result.data,
-        receivedAt: process.hrtime.bigint(),
-      });
-      this.messages.push(message);
-      this.emit('message', message);
+  protected override receive(result: ReceivedDatagram): void {
+    const assignments = decodeMessage(result.data);
+    const fields: Record<string, string> = Object.fromEntries(assignments);
+    let fds = result.fds;
+    if (this.answerBarriers && fields.BARRIER === '1') {
+      for (const fd of fds) this.native.close(fd);
+      fds = [];
     }
-    return count;
+    const message: ReceivedMessage = Object.freeze({
+      assignments,
+      fields: Object.freeze(fields),
+      pid: result.pid,
+      uid: result.uid,
+      gid: result.gid,
+      fds,
+      raw: result.data,
+      receivedAt: process.hrtime.bigint(),
+    });
+    this.messages.push(message);
+    this.emit('message', message);
   }
 
   /**
@@ -189,12 +158,7 @@ export class FakeNotifyManager extends EventEmitter {
 
   /** Stops reading, closes the socket and every received fd nobody took, removes the temp dir. */
   close(): void {
-    this.pause();
-    if (this.fd >= 0) {
-      this.drainQueue();
-      this.native.close(this.fd);
-      this.fd = -1;
-    }
+    this.closeSocket();
     for (const message of this.messages) {
       for (const fd of message.fds.splice(0)) this.native.close(fd);
     }

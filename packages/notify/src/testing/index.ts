@@ -5,3 +5,5 @@
  */
 export { FakeNotifyManager, type FakeManagerOptions, type ReceivedMessage } from './fake-manager.js';
 export { spawnWithListenFds, type PassedFd } from './listen-fds.js';
+export { FakeJournal, type FakeJournalOptions, type ReceivedJournalEntry } from './fake-journal.js';
+export { decodeJournalEntry } from './journal-decode.js';

@@ -1,4 +1,4 @@
-// Checks a shipped .service file the way issue 3 asks: its exposure score, as
+// Checks a shipped .service file: its exposure score, as
 // `systemd-analyze security --offline=yes` rates it, is at most 1.5, and it runs
 // node itself as a Type=notify service with a watchdog and no capabilities.
 // Offline analysis needs no running systemd, only systemd >= 250.

@@ -51,6 +51,8 @@ export { startWatchdog, type Watchdog, type WatchdogOptions, type SkipReason } f
 export { listenFds, listenFd, listenOptions, describeFd, type ListenFallback, type ListenTarget } from './activation.js';
 export { adoptPassedSocket } from './adopt.js';
 export { serverFd, storeFds, storeServer, storedFds, removeStoredFds, type StoreOptions } from './fdstore.js';
+export { diagnose, type Diagnosis, type DiagnoseOptions } from './diagnose.js';
+export { DEFAULT_GRACE_PERIOD_MS, DEFAULT_WATCHDOG_FRACTION, DEFAULT_FD_NAME } from './defaults.js';
 export { warnIfNotReady, type ReadinessWarningOptions } from './readiness.js';
 export type { SocketInfo } from './native.js';
 export * from './lifecycle/index.js';

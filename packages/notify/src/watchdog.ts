@@ -4,6 +4,7 @@ import { NotifyError } from './errors.js';
 import { parseWatchdog, systemdEnvironment, type WatchdogSettings } from './env.js';
 import type { Notifier } from './notifier.js';
 import { defaultNotifier } from './default-notifier.js';
+import { DEFAULT_WATCHDOG_FRACTION } from './defaults.js';
 
 /**
  * Pings the service manager's watchdog (WatchdogSec=) while the service is
@@ -52,7 +53,7 @@ class WatchdogTimer extends EventEmitter implements Watchdog {
 
   constructor(private readonly notifier: Notifier | undefined, settings: WatchdogSettings | undefined, private readonly options: WatchdogOptions) {
     super();
-    const fraction = options.fraction ?? 0.5;
+    const fraction = options.fraction ?? DEFAULT_WATCHDOG_FRACTION;
     if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1)) {
       throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `Watchdog fraction must be between 0 and 1 (exclusive), got ${String(fraction)}.`);
     }

@@ -15,6 +15,7 @@ import { ReloadRunner } from './reload.js';
 import { ServerSet } from './servers.js';
 import { installSignalHandlers, type LifecycleSignal } from './signals.js';
 import { StatusReporter } from './status.js';
+import { DEFAULT_FD_NAME } from '../defaults.js';
 
 /** After a signal, how long past the grace period the close hooks may take before the process exits anyway. */
 const BACKSTOP_MS = 10_000;
@@ -105,7 +106,7 @@ export class Lifecycle extends EventEmitter {
    * under `name` (default "http"); a no-op otherwise. listen() calls it; adapters
    * whose framework listens itself call it once listening.
    */
-  async storeListener(server: Server, name = 'http'): Promise<void> {
+  async storeListener(server: Server, name = DEFAULT_FD_NAME): Promise<void> {
     if (this.options.fdStore) await this.status.send(() => storeServer(server, name, { notifier: this.notifier }));
   }
 

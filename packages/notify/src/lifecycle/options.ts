@@ -1,6 +1,7 @@
 import { NotifyError } from '../errors.js';
 import type { Notifier } from '../notifier.js';
 import type { WatchdogOptions } from '../watchdog.js';
+import { DEFAULT_GRACE_PERIOD_MS } from '../defaults.js';
 
 export interface LifecycleOptions {
   /** Where to send notifications. Default: the process-wide notifier ($NOTIFY_SOCKET). */
@@ -72,7 +73,7 @@ export function checkOptions(options: LifecycleOptions): ResolvedOptions {
     ...options,
     handleSignals: options.handleSignals ?? true,
     exit: options.exit ?? true,
-    gracePeriodMs: milliseconds('gracePeriodMs', options.gracePeriodMs, 30_000),
+    gracePeriodMs: milliseconds('gracePeriodMs', options.gracePeriodMs, DEFAULT_GRACE_PERIOD_MS),
     idleLingerMs: milliseconds('idleLingerMs', options.idleLingerMs, 250),
     stopTimeoutMs: milliseconds('stopTimeoutMs', options.stopTimeoutMs, 90_000),
     barrierTimeoutMs: milliseconds('barrierTimeoutMs', options.barrierTimeoutMs, 1000, 1),

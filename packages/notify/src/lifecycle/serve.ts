@@ -2,6 +2,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import { NotifyError } from '../errors.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import type { ListenFallback } from '../activation.js';
+import { DEFAULT_FD_NAME } from '../defaults.js';
 import type { LifecycleOptions } from './options.js';
 
 export interface ServeOptions extends LifecycleOptions {
@@ -40,7 +41,7 @@ export function serveHttp(handler: RequestListener, options: ServeOptions = {}):
   }
   const lifecycle = given ?? createLifecycle(lifecycleOptions);
   const server = createServer(handler);
-  const fallback: ListenFallback = path === undefined ? { port: port ?? 3000, name: fdName ?? 'http' } : { path, name: fdName ?? 'http' };
+  const fallback: ListenFallback = path === undefined ? { port: port ?? 3000, name: fdName ?? DEFAULT_FD_NAME } : { path, name: fdName ?? DEFAULT_FD_NAME };
   if (host !== undefined) fallback.host = host;
   const ready = lifecycle.listen(server, fallback).then(() => lifecycle.ready());
   return { server, lifecycle, ready };

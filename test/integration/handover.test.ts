@@ -2,23 +2,12 @@
 // check, and the exit code of a forced drain, per framework and major.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { FakeNotifyManager, spawnWithListenFds } from '@node-systemd/notify/testing';
-import { FRAMEWORKS, startApp, type Framework } from './harness.js';
+import { FRAMEWORKS, hello, startApp, type Framework } from './harness.js';
 
 const selected = (process.env.NSD_FRAMEWORKS?.split(',') as Framework[] | undefined) ?? FRAMEWORKS;
-
-function hello(port: number, path = '/'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-}
 
 for (const framework of selected) {
   test(`${framework}: fdStore keeps the listening socket in the store; the next process listens on it by name`, { timeout: 30_000 }, async () => {

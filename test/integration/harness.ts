@@ -220,6 +220,17 @@ export function lifecycleOrder(manager: FakeNotifyManager): { ready: number; sto
   };
 }
 
+/** GET path on 127.0.0.1:port without keep-alive; resolves with the body. */
+export function hello(port: number, path = '/'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    httpGet({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
 export const ms = (from: bigint, to: bigint): number => Number(to - from) / 1e6;
 
 /**

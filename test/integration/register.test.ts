@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { lifecycleOrder, listeningSockets, startApp, startLoadClient, type App, type StartOptions } from './harness.js';
+import { FakeNotifyManager, spawnWithListenFds } from '@node-systemd/notify/testing';
+import { hello, lifecycleOrder, listeningSockets, startApp, startLoadClient, type App, type StartOptions } from './harness.js';
 
 const habits = join(__dirname, 'fixtures', 'habits');
 const IMPORT = ['--import', '@node-systemd/notify/register'];
@@ -62,6 +63,7 @@ const apps: Array<[string, string, string[]]> = [
   ['Koa 3 app.listen(port)', 'koa.cjs', IMPORT],
   ['Fastify 5 app.listen({ port }) without the plugin', 'fastify.cjs', IMPORT],
   ['Hono serve({ fetch, port }) (ESM app)', 'hono.mjs', IMPORT],
+  ['NestJS 12 (Express platform) app.listen(port) (ESM app)', 'nest.mjs', IMPORT],
   ['node:http CommonJS app with --require', 'http.cjs', REQUIRE],
 ];
 for (const [label, script, nodeArgs] of apps) {
@@ -100,6 +102,36 @@ test('register: the passed port on another host: a warning naming the fd and the
     assert.match(ready.fields.STATUS ?? '', /listening on 127\.0\.0\.2:/);
   } finally {
     app.stop();
+  }
+});
+
+test('register: NODE_SYSTEMD_FDSTORE=1 stores the socket the app bound; after a restart the same listen(port) takes it back from the store', { timeout: 60_000 }, async () => {
+  const first = await startApp('http', 'port', { NODE_SYSTEMD_FDSTORE: '1' }, { script: join(habits, 'http.cjs'), nodeArgs: IMPORT, cwd: habits });
+  const manager = await FakeNotifyManager.start();
+  let second: ReturnType<typeof spawnWithListenFds> | undefined;
+  try {
+    const stored = await first.manager.waitFor((message) => message.fields.FDSTORE === '1');
+    assert.equal(stored.fields.FDNAME, 'http');
+    assert.equal(stored.fds.length, 1);
+    const ready = await first.manager.waitFor('READY');
+    assert.ok(first.manager.messages.indexOf(stored) < first.manager.messages.indexOf(ready), 'stored before READY=1');
+    const port = (first.target as { port: number }).port;
+    first.child.kill('SIGTERM');
+    assert.equal((await first.exited).code, 0);
+    // The restart: the stored fd comes back as fd 3 "http"; the app still says listen(PORT).
+    second = spawnWithListenFds(process.execPath, [...IMPORT, join(habits, 'http.cjs')], [{ fd: stored.fds[0]!, name: 'http' }], {
+      cwd: habits,
+      env: { ...process.env, ...manager.env(), PORT: String(port), NODE_OPTIONS: '' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const again = await manager.waitFor('READY', { timeoutMs: 20_000 });
+    assert.equal(again.pid, second.pid);
+    assert.match(again.fields.STATUS ?? '', new RegExp(`:${port} \\(socket-activated fd 3 "http"\\)$`));
+    assert.equal(await hello(port), 'Hello World!');
+  } finally {
+    second?.kill('SIGKILL');
+    manager.close();
+    first.stop();
   }
 });
 

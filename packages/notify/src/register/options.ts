@@ -18,6 +18,8 @@ export interface RegisterOptions {
   eventLoopMaxMs: number;
   /** NODE_SYSTEMD_FDNAME: only passed sockets with these names (comma-separated) are taken; unset: all. */
   fdNames: string[] | undefined;
+  /** NODE_SYSTEMD_FDSTORE=1: store each listening socket in systemd's fd store (FileDescriptorStoreMax= > 0), so a restart gets it back. */
+  fdStore: boolean;
   /** NODE_SYSTEMD_UNUSED_WARNING_MS: after this long a passed socket no server took gets a warning. */
   unusedWarningMs: number;
 }
@@ -32,6 +34,13 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, max = 2
   return value;
 }
 
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === '0') return false;
+  if (raw === '1') return true;
+  throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `${name}=${JSON.stringify(raw)} must be 1 (on) or 0 (off).`);
+}
+
 /** Reads the NODE_SYSTEMD_* variables; a bad value throws a NotifyError naming it. */
 export function registerOptions(env: NodeJS.ProcessEnv = process.env): RegisterOptions {
   const names = env.NODE_SYSTEMD_FDNAME;
@@ -42,6 +51,7 @@ export function registerOptions(env: NodeJS.ProcessEnv = process.env): RegisterO
     forcedExitCode: integer(env, 'NODE_SYSTEMD_FORCED_EXIT_CODE', 1, 255),
     eventLoopMaxMs: integer(env, 'NODE_SYSTEMD_EVENT_LOOP_MAX_MS', 1000),
     fdNames: names === undefined || names === '' ? undefined : names.split(',').map((name) => name.trim()).filter(Boolean),
+    fdStore: flag(env, 'NODE_SYSTEMD_FDSTORE'),
     unusedWarningMs: integer(env, 'NODE_SYSTEMD_UNUSED_WARNING_MS', 5000),
   };
 }

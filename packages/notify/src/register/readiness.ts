@@ -20,15 +20,16 @@ import { describePassed, type PassedSocket } from '../passed-sockets.js';
 export class Readiness {
   private readonly watched = new WeakSet<Server>();
   private readonly listening = new Set<Server>();
+  private readonly stores: Promise<void>[] = [];
   private sent = false;
   private scheduled = false;
 
   constructor(
     private readonly lifecycle: Lifecycle,
     private readonly sockets: readonly PassedSocket[],
-    unusedWarningMs: number,
+    private readonly options: { unusedWarningMs: number; storeName: string },
   ) {
-    if (sockets.length > 0) setTimeout(() => this.checkUnused(), unusedWarningMs).unref();
+    if (sockets.length > 0) setTimeout(() => this.checkUnused(), options.unusedWarningMs).unref();
   }
 
   /** Follows a server that is about to listen. Idempotent. */
@@ -42,6 +43,10 @@ export class Readiness {
   private listened(server: Server): void {
     this.listening.add(server);
     this.lifecycle.addServer(server);
+    // With the fdStore option: FDSTORE=1 under the name of the passed socket it
+    // took (systemd drops a duplicate of an fd it holds), else the default name.
+    const taken = this.sockets.find((socket) => serverOfFd(socket.fd) === server);
+    this.stores.push(this.lifecycle.storeListener(server, taken?.name ?? this.options.storeName));
     if (this.sent) return;
     if (this.sockets.length > 0) {
       if (this.sockets.every((socket) => serverOfFd(socket.fd)?.listening)) this.ready();
@@ -54,7 +59,10 @@ export class Readiness {
   private ready(): void {
     if (this.sent) return;
     this.sent = true;
-    this.lifecycle.ready().catch((error: Error) => process.emitWarning(error));
+    // READY=1 after the sockets are in the store: a stop right after READY keeps them.
+    Promise.all(this.stores)
+      .then(() => this.lifecycle.ready())
+      .catch((error: Error) => process.emitWarning(error));
   }
 
   private checkUnused(): void {

@@ -19,7 +19,8 @@ type Listen = (this: Server, ...args: unknown[]) => Server;
  * - SIGTERM/SIGINT drain every listening server (STOPPING=1, draining, drained,
  *   exit), the watchdog runs when WATCHDOG_USEC applies, with the event-loop
  *   guard on: the lifecycle of createLifecycle(), with the options read from
- *   NODE_SYSTEMD_* variables.
+ *   NODE_SYSTEMD_* variables; with NODE_SYSTEMD_FDSTORE=1 each listening socket
+ *   goes into the fd store, and comes back to the same listen() after a restart.
  *
  * Idempotent: a second copy of the package (or a second preload) finds the
  * first one's lifecycle and changes nothing.
@@ -36,10 +37,11 @@ export function startService(): Lifecycle {
     idleLingerMs: options.idleLingerMs,
     stopTimeoutMs: options.stopTimeoutMs,
     forcedExitCode: options.forcedExitCode,
+    fdStore: options.fdStore,
     watchdog: options.eventLoopMaxMs > 0 ? { eventLoop: { maxDelayMs: options.eventLoopMaxMs } } : {},
   });
   holder[kService] = lifecycle;
-  const readiness = new Readiness(lifecycle, sockets, options.unusedWarningMs);
+  const readiness = new Readiness(lifecycle, sockets, { unusedWarningMs: options.unusedWarningMs, storeName: options.fdNames?.[0] ?? 'http' });
   const original = Server.prototype.listen as Listen;
   Server.prototype.listen = function listen(this: Server, ...args: unknown[]): Server {
     readiness.watch(this);

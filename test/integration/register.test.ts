@@ -76,6 +76,23 @@ test('Fastify plugin, no register: app.listen({ port, host }) takes the passed s
   servesAndDrains('fastify-plugin.cjs', []),
 );
 
+test('register + the Fastify plugin: the plugin\'s lifecycle takes over (one READY=1, one drain), the app serves on the passed socket', { timeout: 60_000 }, async () => {
+  const app = await start('fastify-plugin.cjs', IMPORT);
+  try {
+    assert.match(app.readyStatus, /socket-activated fd 3 "http"/);
+    assert.equal(await hello((app.target as { port: number }).port), 'Hello World!');
+    app.child.kill('SIGTERM');
+    assert.deepEqual({ code: (await app.exited).code }, { code: 0 });
+    app.manager.drainQueue();
+    const fields = app.manager.messages.map((message) => message.fields);
+    assert.equal(fields.filter((f) => f.READY === '1').length, 1, JSON.stringify(fields));
+    assert.equal(fields.filter((f) => f.STOPPING === '1').length, 1, JSON.stringify(fields));
+    assert.equal(fields.filter((f) => f.STATUS === 'drained').length, 1, JSON.stringify(fields));
+  } finally {
+    app.stop();
+  }
+});
+
 test('register: listen({ port, exclusive: true }) on the passed address: a warning naming fd 3 "http" and the fix, before EADDRINUSE', { timeout: 30_000 }, async () => {
   const app = await start('exclusive.cjs', IMPORT, {}, { waitReady: false, knock: 'connect' });
   try {

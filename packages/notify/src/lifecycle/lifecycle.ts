@@ -244,5 +244,8 @@ export class Lifecycle extends EventEmitter {
 
 /** A lifecycle for the servers you attach (addServer/listen), with signal handlers unless turned off. */
 export function createLifecycle(options?: LifecycleOptions): Lifecycle {
+  // The register entry's own lifecycle (created with `new Lifecycle`) steps aside
+  // for one the app or an adapter creates: one READY=1, one watchdog, one drain.
+  (globalThis as { [key: symbol]: { stepAside?: () => void } | undefined })[Symbol.for('node-systemd.register')]?.stepAside?.();
   return new Lifecycle(options);
 }

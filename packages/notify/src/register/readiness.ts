@@ -23,6 +23,7 @@ export class Readiness {
   private readonly stores: Promise<void>[] = [];
   private sent = false;
   private scheduled = false;
+  private stopped = false;
 
   constructor(
     private readonly lifecycle: Lifecycle,
@@ -40,7 +41,13 @@ export class Readiness {
     server.on('close', () => this.listening.delete(server));
   }
 
+  /** Another lifecycle took over: no more READY=1, no more servers attached. */
+  stop(): void {
+    this.stopped = true;
+  }
+
   private listened(server: Server): void {
+    if (this.stopped) return;
     this.listening.add(server);
     this.lifecycle.addServer(server);
     // With the fdStore option: FDSTORE=1 under the name of the passed socket it
@@ -57,7 +64,7 @@ export class Readiness {
   }
 
   private ready(): void {
-    if (this.sent) return;
+    if (this.sent || this.stopped) return;
     this.sent = true;
     // READY=1 after the sockets are in the store: a stop right after READY keeps them.
     Promise.all(this.stores)

@@ -1,11 +1,18 @@
 import { Server } from 'node:net';
 import { listenAdopting } from '../adopt.js';
-import { createLifecycle, type Lifecycle } from '../lifecycle/lifecycle.js';
+import { Lifecycle } from '../lifecycle/lifecycle.js';
 import { passedSockets } from '../passed-sockets.js';
 import { registerOptions } from './options.js';
 import { Readiness } from './readiness.js';
 
 const kService = Symbol.for('node-systemd.register');
+
+/** What the register entry keeps process-wide (under a global symbol, so two copies of the package find one). */
+interface Service {
+  lifecycle: Lifecycle;
+  /** An adapter made its own lifecycle: this one stops handling signals, the watchdog and READY. */
+  stepAside(): void;
+}
 
 type Listen = (this: Server, ...args: unknown[]) => Server;
 
@@ -18,21 +25,26 @@ type Listen = (this: Server, ...args: unknown[]) => Server;
  * - READY=1 once the servers listen (see Readiness), STATUS= says where;
  * - SIGTERM/SIGINT drain every listening server (STOPPING=1, draining, drained,
  *   exit), the watchdog runs when WATCHDOG_USEC applies, with the event-loop
- *   guard on: the lifecycle of createLifecycle(), with the options read from
+ *   guard on: a lifecycle as createLifecycle() makes, with the options read from
  *   NODE_SYSTEMD_* variables; with NODE_SYSTEMD_FDSTORE=1 each listening socket
  *   goes into the fd store, and comes back to the same listen() after a restart.
+ *
+ * An adapter's lifecycle (the Fastify plugin, Express/Koa serve()) takes over
+ * when it is created: two lifecycles would both send READY=1 and both ping the
+ * watchdog, one of them ignoring the app's health check. listen() keeps taking
+ * passed sockets.
  *
  * Idempotent: a second copy of the package (or a second preload) finds the
  * first one's lifecycle and changes nothing.
  */
 export function startService(): Lifecycle {
-  const holder = globalThis as { [kService]?: Lifecycle };
-  if (holder[kService]) return holder[kService];
+  const holder = globalThis as { [kService]?: Service };
+  if (holder[kService]) return holder[kService].lifecycle;
   const options = registerOptions();
   // Read before the app runs: this captures LISTEN_* and NOTIFY_SOCKET and
   // removes them from the environment, so the app's children do not act on them.
   const sockets = passedSockets().filter((socket) => options.fdNames === undefined || options.fdNames.includes(socket.name));
-  const lifecycle = createLifecycle({
+  const lifecycle = new Lifecycle({
     gracePeriodMs: options.gracePeriodMs,
     idleLingerMs: options.idleLingerMs,
     stopTimeoutMs: options.stopTimeoutMs,
@@ -40,12 +52,18 @@ export function startService(): Lifecycle {
     fdStore: options.fdStore,
     watchdog: options.eventLoopMaxMs > 0 ? { eventLoop: { maxDelayMs: options.eventLoopMaxMs } } : {},
   });
-  holder[kService] = lifecycle;
   const readiness = new Readiness(lifecycle, sockets, { unusedWarningMs: options.unusedWarningMs, storeName: options.fdNames?.[0] ?? 'http' });
   const original = Server.prototype.listen as Listen;
   Server.prototype.listen = function listen(this: Server, ...args: unknown[]): Server {
     readiness.watch(this);
     return listenAdopting(this, original, args, sockets);
   } as typeof Server.prototype.listen;
+  holder[kService] = {
+    lifecycle,
+    stepAside() {
+      readiness.stop();
+      lifecycle.dispose();
+    },
+  };
   return lifecycle;
 }

@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { FakeNotifyManager, type ReceivedMessage } from '@node-systemd/notify/testing';
+import { FakeNotifyManager, spawnWithListenFds, type ReceivedMessage } from '@node-systemd/notify/testing';
 import { freePort, listeningSockets, startLoadClient } from './harness.js';
 
 const SOCKET_ACTIVATE = '/usr/bin/systemd-socket-activate';
@@ -41,15 +41,30 @@ function get(port: number, path = '/'): Promise<string> {
   });
 }
 
-async function startPrimary(env: Record<string, string> = {}, version = '1.0.0'): Promise<Primary> {
-  const manager = await FakeNotifyManager.start();
+/**
+ * The primary as a child: under systemd-socket-activate on a fresh port
+ * (`activate`, default), on the port the workers bind themselves (`{ port }`), or
+ * handed `fds` the way systemd passes stored ones (`{ port, fds }`).
+ */
+async function startPrimary(
+  env: Record<string, string> = {},
+  version = '1.0.0',
+  how: 'activate' | { port: number; fds?: number[]; manager?: FakeNotifyManager } = 'activate',
+): Promise<Primary> {
+  const manager = how === 'activate' || !how.manager ? await FakeNotifyManager.start() : how.manager;
   const dir = mkdtempSync(join(tmpdir(), 'nsd-cluster-'));
   const versionFile = join(dir, 'VERSION');
   writeFileSync(versionFile, version);
-  const port = await freePort();
+  const port = how === 'activate' ? await freePort() : how.port;
   const all = { ...manager.env(), VERSION_FILE: versionFile, NODE_OPTIONS: '', ...env };
   const setenv = Object.entries(all).flatMap(([key, value]) => ['-E', `${key}=${value}`]);
-  const child = spawn(SOCKET_ACTIVATE, ['-l', `127.0.0.1:${port}`, '--fdname=http', ...setenv, process.execPath, primaryScript], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'pipe', 'pipe'];
+  const child =
+    how === 'activate'
+      ? spawn(SOCKET_ACTIVATE, ['-l', `127.0.0.1:${port}`, '--fdname=http', ...setenv, process.execPath, primaryScript], { stdio })
+      : how.fds
+        ? spawnWithListenFds(process.execPath, [primaryScript], how.fds.map((fd) => ({ fd, name: 'http' })), { env: { ...process.env, ...all }, stdio })
+        : spawn(process.execPath, [primaryScript], { env: { ...process.env, ...all, PORT: String(port) }, stdio });
   const lines: string[] = [];
   const wakers = new Set<() => void>();
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -61,7 +76,8 @@ async function startPrimary(env: Record<string, string> = {}, version = '1.0.0')
       if (/^Listening on/.test(line)) resolve();
       else if (!/^(Communication attempt|Execing)/.test(line)) process.stderr.write(`${line}\n`);
     });
-    child.once('exit', (code) => reject(new Error(`systemd-socket-activate exited with ${code}`)));
+    if (how !== 'activate') resolve();
+    child.once('exit', (code) => reject(new Error(`the primary (or systemd-socket-activate) exited with ${code}`)));
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const waitLine = (match: RegExp, timeoutMs = 20_000, from = 0): Promise<string> =>
@@ -87,7 +103,7 @@ async function startPrimary(env: Record<string, string> = {}, version = '1.0.0')
       for (const pid of workerPids(lines)) killQuietly(pid);
       child.kill('SIGKILL');
     }
-    manager.close();
+    if (how === 'activate' || !how.manager) manager.close();
     rmSync(dir, { recursive: true, force: true });
   };
   return { manager, child, port, versionFile, lines, waitLine, waitMessage, exited, stop };
@@ -145,9 +161,10 @@ interface BusyResult {
   outcomes: Record<string, number>;
 }
 
-async function readyPrimary(env: Record<string, string> = {}, version = '1.0.0'): Promise<{ primary: Primary; pids: number[] }> {
-  const primary = await startPrimary(env, version);
-  await get(primary.port);
+async function readyPrimary(env: Record<string, string> = {}, version = '1.0.0', how: Parameters<typeof startPrimary>[2] = 'activate'): Promise<{ primary: Primary; pids: number[] }> {
+  const primary = await startPrimary(env, version, how);
+  // systemd-socket-activate execs the primary on the first connection.
+  if (how === 'activate') await get(primary.port);
   await primary.waitMessage(isReady);
   const pids = (await primary.waitLine(/^ready /)).slice(6).split(',').map(Number);
   return { primary, pids };
@@ -245,7 +262,8 @@ test('a killed worker is replaced and the service stays ready', { timeout: 60_00
 });
 
 test('workers that crash at start are restarted with growing delays, STATUS= says so, and then the pings stop', { timeout: 60_000 }, async () => {
-  const { primary, pids } = await readyPrimary({ WATCHDOG_USEC: '2000000', BACKOFF_MS: '200' });
+  // On a port the workers bind (through the primary): with passed sockets, losing every worker ends the primary at once (next test).
+  const { primary, pids } = await readyPrimary({ WATCHDOG_USEC: '2000000', BACKOFF_MS: '200' }, '1.0.0', { port: await freePort() });
   try {
     writeFileSync(primary.versionFile, 'broken-2.0.0');
     for (const pid of pids) process.kill(pid, 'SIGKILL');
@@ -294,6 +312,51 @@ test('SIGTERM drains every worker in parallel: 0 failed in-flight requests, idle
     for (const pid of pids) assert.ok(primary.lines.includes(`exit ${pid} 0 clean`), `worker ${pid} exited 0`);
   } finally {
     client.stop();
+    primary.stop();
+  }
+});
+
+test('fd store: the primary stores the workers\' socket (once); a new primary handed it back serves the queued connections, 0 failed', { timeout: 60_000 }, async () => {
+  const port = await freePort();
+  const first = await startPrimary({ STORE_LISTENER: '1' }, '1.0.0', { port });
+  let second: Primary | undefined;
+  let client: Awaited<ReturnType<typeof startLoadClient>> | undefined;
+  try {
+    await first.waitMessage(isReady);
+    await first.waitLine(/^ready /);
+    const stored = await first.manager.waitFor('FDSTORE', { timeoutMs: 10_000 });
+    assert.equal(stored.fields.FDNAME, 'http');
+    assert.equal(stored.pid, first.child.pid, 'the primary stored it');
+    assert.equal(stored.fds.length, 1);
+    client = await startLoadClient({ port });
+    await client.call('busy', { clients: 8 });
+    first.child.kill('SIGTERM');
+    assert.equal((await first.exited).code, 0);
+    // Like systemd after a restart: the stored fd comes back through LISTEN_FDS.
+    second = await startPrimary({}, '2.0.0', { port, fds: stored.fds, manager: first.manager });
+    await second.waitLine(/^ready /);
+    assert.match(await get(port), /^2\.0\.0 /);
+    const result = await client.call<BusyResult>('busyStop');
+    console.log(`# fd store handover: ${result.ok} answered, failures ${JSON.stringify(result.outcomes)}`);
+    assert.deepEqual(result.outcomes, {}, 'no request failed across the handover');
+    assert.equal(first.manager.messages.filter((m) => m.fields.FDSTORE === '1' && m.pid === first.child.pid).length, 1, 'stored once, not once per worker');
+  } finally {
+    client?.stop();
+    second?.stop();
+    first.stop();
+  }
+});
+
+test('the last worker on the passed sockets dies: the primary says why, drains and exits 1, for systemd to restart the service', { timeout: 60_000 }, async () => {
+  const { primary, pids } = await readyPrimary({ WORKERS: '1' });
+  try {
+    process.kill(pids[0]!, 'SIGKILL');
+    const exit = await primary.exited;
+    assert.equal(exit.code, 1);
+    assert.ok(primary.lines.some((line) => /^log cluster: the last worker listening on the passed sockets exited \(SIGKILL\); restarting the service/.test(line)), primary.lines.join('\n'));
+    assert.ok(primary.manager.valuesOf('STATUS').some((status) => status.includes('the last worker listening on the passed sockets exited')));
+    assert.ok(!primary.lines.some((line) => line.startsWith('fork ') && !line.endsWith(String(pids[0]))), 'no worker was started on a closed socket');
+  } finally {
     primary.stop();
   }
 });

@@ -1,15 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, mkdirSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isNotifyError } from '../src/index.js';
+import { isNotifyError, serverFd } from '../src/index.js';
 import { runCluster } from '../src/cluster/index.js';
 import { CrashBackoff } from '../src/cluster/backoff.js';
 import { IpcNotifier } from '../src/cluster/ipc-notifier.js';
 import { parseSharedFds } from '../src/cluster/membership.js';
-import { isWorkerNotification } from '../src/cluster/messages.js';
+import { fdsOfSockets, isWorkerNotification } from '../src/cluster/messages.js';
 import { checkClusterOptions } from '../src/cluster/options.js';
 import { clusterStatusLine } from '../src/cluster/status-line.js';
 import { versionNear } from '../src/cluster/version.js';
@@ -34,9 +36,32 @@ test('IpcNotifier: bad input and fds reject with typed errors; a closed channel 
   const channel = { connected: true, send: (_m: unknown, _h: unknown, _o: unknown, done: (error: Error | null) => void) => (done(null), true) };
   const notifier = new IpcNotifier(channel as never);
   await assert.rejects(notifier.status('a\nREADY=1'), (error) => isNotifyError(error) && error.code === 'ERR_NOTIFY_INVALID_FIELD');
-  await assert.rejects(notifier.notify([['FDSTORE', '1'], ['FDNAME', 'http']], { fds: [3] }), (error) => isNotifyError(error) && error.code === 'ERR_NOTIFY_INVALID_FDS');
+  const file = openSync('/dev/null', 'r');
+  try {
+    await assert.rejects(notifier.notify([['FDSTORE', '1'], ['FDNAME', 'http']], { fds: [file] }), (error) => isNotifyError(error) && error.code === 'ERR_NOTIFY_INVALID_FDS');
+  } finally {
+    closeSync(file);
+  }
+  await assert.rejects(notifier.notify([['FDSTORE', '1'], ['FDNAME', 'http']]), (error) => isNotifyError(error) && error.code === 'ERR_NOTIFY_INVALID_FDS');
   const closed = new IpcNotifier({ connected: false, send: undefined } as never);
   await assert.rejects(closed.ready(), (error) => isNotifyError(error) && error.code === 'ERR_NOTIFY_SEND_FAILED');
+});
+
+test('IpcNotifier: FDSTORE=1 of a listening socket goes to the primary as the socket\'s inode, which the primary finds among its own fds', async () => {
+  const sent: Array<{ inodes?: number[] }> = [];
+  const channel = { connected: true, send: (message: { inodes?: number[] }, _h: unknown, _o: unknown, done: (error: Error | null) => void) => (sent.push(message), done(null), true) };
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const fd = serverFd(server)!;
+    assert.equal(await new IpcNotifier(channel as never).notify([['FDSTORE', '1'], ['FDNAME', 'http']], { fds: [fd] }), true);
+    const inodes = sent[0]!.inodes!;
+    assert.equal(inodes.length, 1);
+    assert.deepEqual(fdsOfSockets(inodes), [fd]);
+    assert.deepEqual(fdsOfSockets([1]), [undefined]);
+  } finally {
+    server.close();
+  }
 });
 
 test('the shared fd list: what the primary wrote, nothing from malformed input', () => {

@@ -1,7 +1,7 @@
 import { NotifyError } from '../errors.js';
 import { Notifier, type SendOptions } from '../notifier.js';
 import { BARRIER, READY, encodeMessage, type NotifyFields } from '../protocol.js';
-import { MESSAGE_TAG, type WorkerNotification } from './messages.js';
+import { MESSAGE_TAG, socketInode, type WorkerNotification } from './messages.js';
 
 type Listener = (assignments: ReadonlyArray<readonly [string, string]>) => void;
 
@@ -9,10 +9,10 @@ type Listener = (assignments: ReadonlyArray<readonly [string, string]>) => void;
  * The notifier of a cluster worker: the same API and the same validation as
  * Notifier, but each message goes to the primary over the IPC channel. The
  * primary owns what systemd sees: it turns READY=1 into "this worker listens",
- * WATCHDOG=1 into a heartbeat, STOPPING=1 into "draining".
- *
- * Fds cannot follow (the primary holds the sockets), so FDSTORE=1 with fds
- * rejects with ERR_NOTIFY_INVALID_FDS.
+ * WATCHDOG=1 into a heartbeat, STOPPING=1 into "draining", and stores the
+ * sockets of FDSTORE=1 from its own copies (found by inode: the worker's
+ * listening sockets are shared with the primary). An fd that is not a socket
+ * cannot be stored from a worker (ERR_NOTIFY_INVALID_FDS).
  */
 export class IpcNotifier extends Notifier {
   private readonly sentListeners = new Set<Listener>();
@@ -31,11 +31,16 @@ export class IpcNotifier extends Notifier {
   }
 
   override async notify(fields: NotifyFields, options: SendOptions = {}): Promise<boolean> {
-    if (options.fds !== undefined && (!Array.isArray(options.fds) || options.fds.length > 0)) {
-      throw new NotifyError('ERR_NOTIFY_INVALID_FDS', 'A cluster worker cannot pass fds to systemd: the primary holds the listening sockets (use a .socket unit for a cluster).');
+    const fds = options.fds ?? [];
+    if (!Array.isArray(fds) || fds.some((fd) => !Number.isInteger(fd) || fd < 0)) {
+      throw new NotifyError('ERR_NOTIFY_INVALID_FDS', `fds must be an array of non-negative integers, got ${JSON.stringify(options.fds)}.`);
     }
-    const { assignments } = encodeMessage(fields, 0);
-    await this.post(assignments);
+    const { assignments } = encodeMessage(fields, fds.length);
+    const inodes = fds.map((fd) => socketInode(fd));
+    if (inodes.some((inode) => inode === undefined)) {
+      throw new NotifyError('ERR_NOTIFY_INVALID_FDS', `A cluster worker can store only sockets it shares with the primary; fd ${fds[inodes.indexOf(undefined)]} is not a socket.`);
+    }
+    await this.post(assignments, fds.length > 0 ? (inodes as number[]) : undefined);
     if (assignments.some(([key, value]) => key === READY && value === '1')) this.readyWasSent = true;
     for (const listener of this.sentListeners) listener(assignments);
     return true;
@@ -54,8 +59,8 @@ export class IpcNotifier extends Notifier {
 
   override close(): void {}
 
-  private post(assignments: ReadonlyArray<readonly [string, string]>): Promise<void> {
-    const message: WorkerNotification = { type: MESSAGE_TAG, assignments };
+  private post(assignments: ReadonlyArray<readonly [string, string]>, inodes?: number[]): Promise<void> {
+    const message: WorkerNotification = inodes ? { type: MESSAGE_TAG, assignments, inodes } : { type: MESSAGE_TAG, assignments };
     return new Promise<void>((resolve, reject) => {
       const failed = (cause?: Error): void =>
         reject(new NotifyError('ERR_NOTIFY_SEND_FAILED', 'Cannot report to the cluster primary: its IPC channel is closed.', cause ? { cause } : {}));

@@ -7,11 +7,12 @@ import { defaultNotifier } from '../default-notifier.js';
 import { parseWatchdog, systemdEnvironment } from '../env.js';
 import { NotifyError } from '../errors.js';
 import type { Notifier } from '../notifier.js';
-import { ERRNO, READY, STATUS, STOPPING } from '../protocol.js';
+import { ERRNO, FDNAME, READY, STATUS, STOPPING } from '../protocol.js';
 import { installSignalHandlers } from '../lifecycle/signals.js';
 import { startWatchdog, type Watchdog } from '../watchdog.js';
 import { CrashBackoff } from './backoff.js';
 import { WORKER_FDS, WORKER_MARKER } from './membership.js';
+import { fdsOfSockets } from './messages.js';
 import { checkClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './options.js';
 import { clusterStatusLine, type ClusterSnapshot } from './status-line.js';
 import { versionNear } from './version.js';
@@ -35,7 +36,8 @@ export interface ClusterWorkerInfo {
  * READY=1 on SIGHUP, STOPPING=1 → every worker drained on SIGTERM.
  *
  * Events: 'ready', 'fork' (WorkerProcess), 'exit' (WorkerProcess, WorkerExit),
- * 'replaced' (old pid, reason), 'reloaded' (version), 'reloadFailed' (error), 'drained' ({ clean }).
+ * 'replaced' (old pid, reason), 'reloaded' (version), 'reloadFailed' (error),
+ * 'failed' (error: it gave up and drains), 'drained' ({ clean }).
  */
 export class Cluster extends EventEmitter {
   readonly notifier: Notifier;
@@ -51,6 +53,8 @@ export class Cluster extends EventEmitter {
   private currentVersion: string;
   private reloadProgress: ClusterSnapshot['reload'];
   private readonly notes = new Map<string, string>();
+  /** `FDNAME\0inode` of the sockets stored for workers. */
+  private readonly stored = new Set<string>();
   private lastStatus = '';
   private supervisor: NodeJS.Timeout | undefined;
   private pendingStart: NodeJS.Timeout | undefined;
@@ -150,7 +154,8 @@ export class Cluster extends EventEmitter {
     this.notes.delete('reload');
     this.phase = 'ready';
     this.log(`cluster: reloaded, ${old.length} workers now run version ${to}`);
-    await this.send(() => this.notifier.ready(this.statusLine()));
+    this.lastStatus = this.statusLine();
+    await this.send(() => this.notifier.ready(this.lastStatus));
     this.emit('reloaded', to);
   }
 
@@ -206,6 +211,7 @@ export class Cluster extends EventEmitter {
     member.on('ready', () => this.onWorkerReady(member));
     member.on('unhealthy', (reason: string) => this.replace(member, reason));
     member.on('exit', (exit: WorkerExit) => this.onWorkerExit(member, exit));
+    member.on('fdstore', (assignments: ReadonlyArray<readonly [string, string]>, inodes: number[]) => void this.storeFds(member, assignments, inodes));
     if (!candidate) {
       member.whenReady(this.options.startTimeoutMs).catch(() => {
         if (member.state !== 'starting') return;
@@ -224,7 +230,8 @@ export class Cluster extends EventEmitter {
     this.refreshStatus();
     if (this.phase === 'starting' && this.readyCount() >= this.options.workers) {
       this.phase = 'ready';
-      void this.send(() => this.notifier.ready(this.statusLine())).then(() => {
+      this.lastStatus = this.statusLine();
+      void this.send(() => this.notifier.ready(this.lastStatus)).then(() => {
         this.emit('ready');
         this.markReady();
       });
@@ -236,6 +243,12 @@ export class Cluster extends EventEmitter {
     const how = exit.signal ?? `code ${exit.code}`;
     this.emit('exit', member, exit);
     if (this.phase === 'stopping' || this.phase === 'drained') return this.refreshStatus();
+    if (this.sharedFds.length > 0 && ![...this.members].some((m) => m.listened)) {
+      // Node's cluster closes the primary's copy of a shared socket when the last
+      // worker listening on it goes; a new worker could not listen on that fd.
+      // systemd still holds the socket: a restart of the service gets it back.
+      return this.fail(`the last worker listening on the passed sockets exited (${how}); restarting the service to get them back`);
+    }
     if (member.retiring || member.candidate) {
       this.log(`cluster: worker ${member.pid} exited (${how})${member.candidate ? ' before it listened' : ''}`);
       return this.refreshStatus();
@@ -246,6 +259,30 @@ export class Cluster extends EventEmitter {
     clearTimeout(this.pendingStart);
     this.pendingStart = setTimeout(() => this.ensureWorkers(), delay);
     this.refreshStatus();
+  }
+
+  /** FDSTORE=1 from a worker: the primary stores its own copies of the same sockets. Each socket once per name. */
+  private async storeFds(member: WorkerProcess, assignments: ReadonlyArray<readonly [string, string]>, inodes: number[]): Promise<void> {
+    const name = assignments.find(([key]) => key === FDNAME)?.[1] ?? '';
+    const fresh = inodes.filter((inode) => !this.stored.has(`${name}\0${inode}`));
+    if (fresh.length === 0) return;
+    const fds = fdsOfSockets(fresh);
+    if (fds.some((fd) => fd === undefined)) {
+      this.log(`cluster: worker ${member.pid} asked to store a socket the primary does not hold (FDNAME=${name}); not stored`);
+      return;
+    }
+    for (const inode of fresh) this.stored.add(`${name}\0${inode}`);
+    await this.send(() => this.notifier.notify(assignments, { fds: fds as number[] }));
+  }
+
+  /** Gives up: STATUS= says why, every worker drains, the process exits 1 (systemd's Restart= takes over). */
+  private fail(reason: string): void {
+    this.log(`cluster: ${reason}`);
+    this.notes.set('fatal', reason);
+    this.emit('failed', new Error(reason));
+    void this.shutdown().then(() => {
+      if (this.options.exit) this.options.exitProcess(1);
+    });
   }
 
   /** Takes an unresponsive worker out of service: a replacement starts, then the old one drains (killed if it cannot). */

@@ -17,7 +17,7 @@ export interface WorkerExit {
  * (READY=1 → ready, STOPPING=1 → draining), its last heartbeat (WATCHDOG=1, sent
  * only while its health check passes and its event loop turns), its exit.
  *
- * Events: 'ready', 'unhealthy' (reason), 'exit' (WorkerExit).
+ * Events: 'ready', 'unhealthy' (reason), 'exit' (WorkerExit), 'fdstore' (assignments, socket inodes).
  */
 export class WorkerProcess extends EventEmitter {
   state: WorkerState = 'starting';
@@ -25,6 +25,8 @@ export class WorkerProcess extends EventEmitter {
   retiring = false;
   /** A reload's new worker until it listens: its failure aborts the reload, it is not a crash. */
   candidate = false;
+  /** It reached READY=1, so it holds the shared listening sockets until it exits. */
+  listened = false;
   readonly startedAt = Date.now();
   lastHeartbeat: number | undefined;
   readonly exited: Promise<WorkerExit>;
@@ -37,7 +39,9 @@ export class WorkerProcess extends EventEmitter {
   ) {
     super();
     worker.on('message', (message: unknown) => {
-      if (isWorkerNotification(message)) this.receive(message.assignments);
+      if (!isWorkerNotification(message)) return;
+      this.receive(message.assignments);
+      if (message.inodes) this.emit('fdstore', message.assignments, message.inodes);
     });
     this.exited = new Promise((resolve) => {
       worker.once('exit', (code: number | null, signal: string | null) => {
@@ -112,6 +116,7 @@ export class WorkerProcess extends EventEmitter {
       else if (key === STOPPING && value === '1' && this.state !== 'exited') this.state = 'draining';
       else if (key === READY && value === '1' && this.state === 'starting') {
         this.state = 'ready';
+        this.listened = true;
         this.emit('ready');
       }
     }

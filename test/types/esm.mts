@@ -1,4 +1,4 @@
-// ESM under "module": "nodenext" / "node16": default and named imports of every
+// ESM under "module": "nodenext", "node16" and "bundler": default and named imports of every
 // adapter give its main export, typed as it (compiled, never run: tsc --noEmit).
 import { createServer, type RequestListener } from 'node:http';
 import Fastify from 'fastify';

@@ -97,8 +97,8 @@ export async function startApp(framework: Framework, transport: Transport, extra
     target = transport === 'activate-tcp' ? { port: await freePort() } : { path: join(dir, 'http.sock') };
     const address = 'port' in target ? `127.0.0.1:${target.port}` : target.path;
     // systemd-socket-activate passes only PATH/HOME/TERM and what -E names.
-    // PORT: the port of the passed socket, for apps that listen on it by habit.
-    const port = 'port' in target ? { PORT: String(target.port) } : {};
+    // PORT / SOCKET_PATH: the passed socket's address, for apps that listen on it by habit.
+    const port = 'port' in target ? { PORT: String(target.port) } : { SOCKET_PATH: target.path };
     const setenv = Object.entries({ ...env, ...port, NODE_OPTIONS: '' }).flatMap(([key, value]) => ['-E', `${key}=${value}`]);
     child = spawn(SOCKET_ACTIVATE, ['-l', address, '--fdname=http', ...setenv, process.execPath, ...argv], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     const listening = new Promise<void>((resolve, reject) => {

@@ -21,14 +21,14 @@ interface Reply {
   error?: string;
 }
 
-function start(script: string, nodeArgs: string[], env: Record<string, string> = {}, options: StartOptions = {}): Promise<App> {
+function start(script: string, nodeArgs: string[], env: Record<string, string> = {}, options: StartOptions = {}, transport: 'activate-tcp' | 'activate-unix' = 'activate-tcp'): Promise<App> {
   // The FRAMEWORK variable only matters to fixtures/app.cjs; the habit apps ignore it.
-  return startApp('http', 'activate-tcp', env, { script: join(habits, script), nodeArgs, cwd: habits, ...options });
+  return startApp('http', transport, env, { script: join(habits, script), nodeArgs, cwd: habits, ...options });
 }
 
 /** READY with the passed socket, served on it (no socket of its own), SIGTERM with requests in flight: none fails, exit 0. */
-async function servesAndDrains(script: string, nodeArgs: string[]): Promise<void> {
-  const app = await start(script, nodeArgs);
+async function servesAndDrains(script: string, nodeArgs: string[], transport: 'activate-tcp' | 'activate-unix' = 'activate-tcp'): Promise<void> {
+  const app = await start(script, nodeArgs, {}, {}, transport);
   const client = await startLoadClient(app.target);
   try {
     assert.match(app.readyStatus, /socket-activated fd 3 "http"/);
@@ -71,6 +71,10 @@ for (const [label, script, nodeArgs] of apps) {
     servesAndDrains(script, nodeArgs),
   );
 }
+
+test('register: node:http listen(path) on the unix socket systemd passed (ListenStream=/path) takes the passed fd, drains with 0 failed', { timeout: 60_000 }, () =>
+  servesAndDrains('unix.cjs', IMPORT, 'activate-unix'),
+);
 
 test('Fastify plugin, no register: app.listen({ port, host }) takes the passed socket and drains with 0 failed', { timeout: 60_000 }, () =>
   servesAndDrains('fastify-plugin.cjs', []),

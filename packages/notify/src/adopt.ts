@@ -1,10 +1,11 @@
 import type { Server } from 'node:net';
 import { recordOrigin } from './lifecycle/listen.js';
-import { explainMismatch, matchListen, parseListenArgs, passedSockets, type PassedSocket } from './passed-sockets.js';
+import { explainMismatch } from './passed-socket-messages.js';
+import { matchListen, parseListenArgs, parseListenPath, passedSockets, passedUnixSockets, type PassedSocket, type PassedUnixSocket } from './passed-sockets.js';
 
 /**
- * A `server.listen(port, host)` that takes the socket systemd passed for that
- * address instead of binding it again (which fails with EADDRINUSE). Used by the
+ * A `server.listen(port, host)` (or `listen(path)`) that takes the socket
+ * systemd passed for that address instead of binding it again (which fails with EADDRINUSE). Used by the
  * register entry (for every server) and by adapters (for the framework's own).
  */
 
@@ -15,7 +16,7 @@ const taken = new Map<number, Server>();
 const kAdopting = Symbol('node-systemd.adopting');
 
 /** The passed sockets no server has taken. */
-export function unusedSockets(sockets: readonly PassedSocket[] = passedSockets()): PassedSocket[] {
+export function unusedSockets<T extends { fd: number }>(sockets: readonly T[]): T[] {
   return sockets.filter((socket) => !taken.has(socket.fd));
 }
 
@@ -31,23 +32,29 @@ export function serverOfFd(fd: number): Server | undefined {
  * (`exclusive: true`, another host) gets a warning naming the fd and the fix
  * before it goes ahead. `sockets` limits which passed sockets may be taken.
  */
-export function listenAdopting(server: Server, original: Listen, args: unknown[], sockets: readonly PassedSocket[] = passedSockets()): Server {
+export function listenAdopting(server: Server, original: Listen, args: unknown[], sockets: readonly PassedSocket[] = passedSockets(), unixSockets: readonly PassedUnixSocket[] = passedUnixSockets()): Server {
+  if (unixSockets.length > 0) {
+    const path = parseListenPath(args);
+    const socket = path === undefined ? undefined : unixSockets.find((passed) => passed.path === path && !taken.has(passed.fd));
+    if (socket) return adopt(server, original, args, socket);
+  }
   const request = sockets.length === 0 ? undefined : parseListenArgs(args);
   if (!request) return original.apply(server, args);
   const takenFds = new Set(taken.keys());
   const match = matchListen(request, sockets, takenFds);
-  if (match.kind === 'adopt') {
-    const { fd, name } = match.socket;
-    taken.set(fd, server);
-    server.once('close', () => {
-      if (taken.get(fd) === server) taken.delete(fd);
-    });
-    recordOrigin(server, fd, name);
-    return original.apply(server, fdArgs(fd, args));
-  }
+  if (match.kind === 'adopt') return adopt(server, original, args, match.socket);
   const message = explainMismatch(request, match);
   if (message) process.emitWarning(message, { code: 'NODE_SYSTEMD_PASSED_SOCKET' });
   return original.apply(server, args);
+}
+
+function adopt(server: Server, original: Listen, args: unknown[], { fd, name }: { fd: number; name: string }): Server {
+  taken.set(fd, server);
+  server.once('close', () => {
+    if (taken.get(fd) === server) taken.delete(fd);
+  });
+  recordOrigin(server, fd, name);
+  return original.apply(server, fdArgs(fd, args));
 }
 
 /** The same call with `{ fd }` for the address: backlog, signal and the callback are kept. */
@@ -75,7 +82,7 @@ function fdArgs(fd: number, args: unknown[]): unknown[] {
  */
 export function adoptPassedSocket(server: Server): void {
   const target = server as Server & { [kAdopting]?: true };
-  if (target[kAdopting] || passedSockets().length === 0) return;
+  if (target[kAdopting] || (passedSockets().length === 0 && passedUnixSockets().length === 0)) return;
   target[kAdopting] = true;
   const inherited = server.listen as Listen;
   Object.defineProperty(server, 'listen', {

@@ -1,4 +1,5 @@
 import { isIP, SocketAddress } from 'node:net';
+import { resolve } from 'node:path';
 import { listenFds } from './activation.js';
 import { loadNative } from './native.js';
 
@@ -22,6 +23,13 @@ export interface PassedSocket {
   readonly family: 4 | 6;
 }
 
+/** A passed unix stream socket and the path (or `\0`-prefixed abstract name) it is bound to. */
+export interface PassedUnixSocket {
+  readonly fd: number;
+  readonly name: string;
+  readonly path: string;
+}
+
 /** What a TCP `listen()` call asks for. */
 export interface ListenRequest {
   port: number;
@@ -42,37 +50,76 @@ export type ListenMatch =
   /** No passed socket has this port. */
   | { kind: 'none' };
 
+const AF_UNIX = 1;
 const AF_INET = 2;
 const AF_INET6 = 10;
 const SOCK_STREAM = 1;
 
-let cached: PassedSocket[] | undefined;
+let cached: { tcp: PassedSocket[]; unix: PassedUnixSocket[] } | undefined;
 
 /**
- * The passed fds that are listening TCP sockets, with their bound address
+ * The passed fds that are listening stream sockets, with their bound address
  * (getsockname: exact, and right even when the service runs in a network
- * namespace of its own, where /proc/net/tcp would not show the socket). Unix
- * sockets, datagram sockets and other fds are left out: a port cannot name them.
+ * namespace of its own, where /proc/net/tcp would not show the socket). Datagram
+ * sockets and other fds are left out: a listen() call cannot name them.
  */
-export function passedSockets(): PassedSocket[] {
+function readPassed(): { tcp: PassedSocket[]; unix: PassedUnixSocket[] } {
   if (cached) return cached;
   const fds = listenFds();
-  const found: PassedSocket[] = [];
+  const tcp: PassedSocket[] = [];
+  const unix: PassedUnixSocket[] = [];
   if (fds.length > 0) {
     const native = loadNative();
     for (const { fd, name } of fds) {
       const info = native.socketInfo(fd);
       if (typeof info === 'number' || info.type !== SOCK_STREAM || !info.listening) continue;
-      if (info.family !== AF_INET && info.family !== AF_INET6) continue;
       const address = native.socketAddress(fd);
       if (typeof address === 'number') continue;
+      if (address.family === AF_UNIX) {
+        const path = unixPath(address.address);
+        if (path !== undefined) unix.push(Object.freeze({ fd, name, path }));
+        continue;
+      }
       const host = formatAddress(address.family, address.address);
       if (host === undefined) continue;
-      found.push(Object.freeze({ fd, name, host, port: address.port, family: address.family === AF_INET ? 4 : 6 }));
+      tcp.push(Object.freeze({ fd, name, host, port: address.port, family: address.family === AF_INET ? 4 : 6 }));
     }
   }
-  cached = found;
+  cached = { tcp, unix };
   return cached;
+}
+
+/** The passed TCP listening sockets. */
+export function passedSockets(): PassedSocket[] {
+  return readPassed().tcp;
+}
+
+/** The passed unix listening sockets (`ListenStream=/run/app.sock`). */
+export function passedUnixSockets(): PassedUnixSocket[] {
+  return readPassed().unix;
+}
+
+/** sun_path bytes as Node names the socket: a path, or `\0name` for an abstract one; undefined when unnamed. */
+export function unixPath(bytes: Uint8Array): string | undefined {
+  if (bytes.length === 0) return undefined;
+  if (bytes[0] === 0) return `\0${Buffer.from(bytes.subarray(1)).toString('utf8')}`;
+  const end = bytes.indexOf(0);
+  return Buffer.from(end === -1 ? bytes : bytes.subarray(0, end)).toString('utf8');
+}
+
+/** The unix socket path a `listen()` call asks for (`listen(path)`, `listen({ path })`), made absolute. */
+export function parseListenPath(args: readonly unknown[]): string | undefined {
+  const first = args[0];
+  let path: unknown;
+  if (first !== null && typeof first === 'object') {
+    const options = first as { path?: unknown; fd?: unknown; handle?: unknown; _handle?: unknown };
+    if (options.fd !== undefined || options.handle !== undefined || options._handle !== undefined) return undefined;
+    path = options.path;
+  } else if (typeof first === 'string' && !/^[0-9]+$/.test(first)) {
+    path = first;
+  }
+  if (typeof path !== 'string' || path === '') return undefined;
+  return path.startsWith('\0') ? path : resolve(path);
 }
 
 /** Raw getsockname bytes as the canonical text form Node uses (`::ffff:1.2.3.4` as `1.2.3.4`). */
@@ -157,36 +204,4 @@ function isLoopback(host: string | undefined): boolean {
   if (host === undefined) return false;
   const canonical = canonicalHost(host);
   return canonical === '::1' || canonical.toLowerCase() === 'localhost' || /^127\./.test(canonical);
-}
-
-/** `fd 3 "http" ([::]:3000)` */
-export function describePassed(socket: PassedSocket): string {
-  const address = socket.family === 6 ? `[${socket.host}]:${socket.port}` : `${socket.host}:${socket.port}`;
-  return `fd ${socket.fd} ${JSON.stringify(socket.name)} (${address})`;
-}
-
-/** `127.0.0.1:3000`, `port 3000` */
-export function describeRequest(request: ListenRequest): string {
-  if (request.host === undefined) return `port ${request.port}`;
-  return isIP(request.host) === 6 ? `[${request.host}]:${request.port}` : `${request.host}:${request.port}`;
-}
-
-/** The message for a listen call that will not use the passed socket it collides with, naming the fix. */
-export function explainMismatch(request: ListenRequest, match: ListenMatch): string | undefined {
-  const asked = describeRequest(request);
-  if (match.kind === 'exclusive') {
-    return (
-      `listen(${asked}, exclusive: true) asks for a socket of its own, but systemd already passed ${describePassed(match.socket)} for that address, ` +
-      'so binding it fails with EADDRINUSE. Fix: drop `exclusive: true` (the passed socket is then used), ' +
-      'or remove that ListenStream= from the .socket unit.'
-    );
-  }
-  if (match.kind === 'other-host') {
-    const held = match.sockets.map(describePassed).join(', ');
-    return (
-      `listen(${asked}) binds a socket of its own: systemd passed ${held} for port ${request.port} on another address, which stays unused. ` +
-      `Fix: listen on that address (or on every address: no host), or change ListenStream= in the .socket unit to ${asked}.`
-    );
-  }
-  return undefined;
 }

@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { loadNative } from '../src/native.js';
-import { canonicalHost, coversHost, explainMismatch, formatAddress, matchListen, parseListenArgs, type PassedSocket } from '../src/passed-sockets.js';
+import { explainMismatch } from '../src/passed-socket-messages.js';
+import { canonicalHost, coversHost, formatAddress, matchListen, parseListenArgs, parseListenPath, unixPath, type PassedSocket } from '../src/passed-sockets.js';
 
 const socket = (fd: number, host: string, port: number, name = 'http'): PassedSocket => ({ fd, name, host, port, family: host.includes(':') ? 6 : 4 });
 
@@ -112,4 +115,31 @@ test('failure messages name the fd, its name and address, and the fix; none for 
   assert.match(other!, /listen\(\[::1\]:3000\).*fd 3 "http" \(127\.0\.0\.1:3000\).*Fix:.*ListenStream=.*\[::1\]:3000/);
   assert.equal(explainMismatch({ port: 3000 }, { kind: 'adopt', socket: passed }), undefined);
   assert.equal(explainMismatch({ port: 3000 }, { kind: 'none' }), undefined);
+});
+
+test('success: unix socket paths as Node names them (abstract with a leading NUL), listen(path) made absolute; no-op for ports and fds', () => {
+  assert.equal(unixPath(Buffer.from('/run/app.sock\0')), '/run/app.sock');
+  assert.equal(unixPath(Buffer.from('\0app')), '\0app');
+  assert.equal(unixPath(Buffer.alloc(0)), undefined);
+  assert.equal(parseListenPath(['/run/app.sock', () => {}]), '/run/app.sock');
+  assert.equal(parseListenPath([{ path: 'app.sock' }]), join(process.cwd(), 'app.sock'));
+  assert.equal(parseListenPath(['\0app']), '\0app');
+  assert.equal(parseListenPath([3000]), undefined);
+  assert.equal(parseListenPath(['3000']), undefined);
+  assert.equal(parseListenPath([{ fd: 3 }]), undefined);
+});
+
+test('success: socketAddress of a real unix listening socket gives its path', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nsd-unix-'));
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve) => server.listen(join(dir, 'app.sock'), resolve));
+    const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+    const info = loadNative().socketAddress(fd);
+    assert.ok(typeof info === 'object');
+    assert.deepEqual({ family: info.family, port: info.port, path: unixPath(info.address) }, { family: 1, port: 0, path: join(dir, 'app.sock') });
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

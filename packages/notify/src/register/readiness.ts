@@ -1,7 +1,8 @@
 import type { AddressInfo, Server } from 'node:net';
 import { serverOfFd, unusedSockets } from '../adopt.js';
 import type { Lifecycle } from '../lifecycle/lifecycle.js';
-import { describePassed, type PassedSocket } from '../passed-sockets.js';
+import { describePassed } from '../passed-socket-messages.js';
+import type { PassedSocket, PassedUnixSocket } from '../passed-sockets.js';
 
 /**
  * When an app we did not write is ready. The register entry cannot be told, so
@@ -27,7 +28,7 @@ export class Readiness {
 
   constructor(
     private readonly lifecycle: Lifecycle,
-    private readonly sockets: readonly PassedSocket[],
+    private readonly sockets: ReadonlyArray<PassedSocket | PassedUnixSocket>,
     private readonly options: { unusedWarningMs: number; storeName: string },
   ) {
     if (sockets.length > 0) setTimeout(() => this.checkUnused(), options.unusedWarningMs).unref();
@@ -78,9 +79,13 @@ export class Readiness {
     const own = [...this.listening].map(where).filter((text): text is string => text !== undefined);
     const listens = own.length > 0 ? `The app listens on ${own.join(', ')}. ` : 'No server of the app listens yet. ';
     for (const socket of unused) {
+      const [what, fix] =
+        'path' in socket
+          ? [`fd ${socket.fd} ${JSON.stringify(socket.name)} (${socket.path.replace(/^\0/, '@')})`, `listen on ${socket.path.replace(/^\0/, '@')}`]
+          : [describePassed(socket), `listen on port ${socket.port}`];
       process.emitWarning(
-        `systemd passed ${describePassed(socket)}, but no server listened on it: connections to it wait unanswered. ${listens}` +
-          `Fix: listen on port ${socket.port} (the passed socket is then used), or change ListenStream= in the .socket unit to the port the app uses.`,
+        `systemd passed ${what}, but no server listened on it: connections to it wait unanswered. ${listens}` +
+          `Fix: ${fix} (the passed socket is then used), or change ListenStream= in the .socket unit to the address the app uses.`,
         { code: 'NODE_SYSTEMD_UNUSED_SOCKET' },
       );
     }

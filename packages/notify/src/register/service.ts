@@ -1,7 +1,7 @@
 import { Server } from 'node:net';
 import { listenAdopting } from '../adopt.js';
 import { Lifecycle } from '../lifecycle/lifecycle.js';
-import { passedSockets } from '../passed-sockets.js';
+import { passedSockets, passedUnixSockets } from '../passed-sockets.js';
 import { registerOptions } from './options.js';
 import { Readiness } from './readiness.js';
 
@@ -20,7 +20,8 @@ type Listen = (this: Server, ...args: unknown[]) => Server;
  * What `--import`/`--require @node-systemd/notify/register` does under systemd:
  *
  * - every net/http/https/http2 server whose listen() names an address a passed
- *   socket holds (by port and host) takes that fd instead of binding; other
+ *   socket holds (by port and host, or a unix socket's path) takes that fd
+ *   instead of binding; other
  *   listen() calls are unchanged;
  * - READY=1 once the servers listen (see Readiness), STATUS= says where;
  * - SIGTERM/SIGINT drain every listening server (STOPPING=1, draining, drained,
@@ -43,7 +44,9 @@ export function startService(): Lifecycle {
   const options = registerOptions();
   // Read before the app runs: this captures LISTEN_* and NOTIFY_SOCKET and
   // removes them from the environment, so the app's children do not act on them.
-  const sockets = passedSockets().filter((socket) => options.fdNames === undefined || options.fdNames.includes(socket.name));
+  const wanted = (socket: { name: string }): boolean => options.fdNames === undefined || options.fdNames.includes(socket.name);
+  const sockets = passedSockets().filter(wanted);
+  const unixSockets = passedUnixSockets().filter(wanted);
   const lifecycle = new Lifecycle({
     gracePeriodMs: options.gracePeriodMs,
     idleLingerMs: options.idleLingerMs,
@@ -52,11 +55,11 @@ export function startService(): Lifecycle {
     fdStore: options.fdStore,
     watchdog: options.eventLoopMaxMs > 0 ? { eventLoop: { maxDelayMs: options.eventLoopMaxMs } } : {},
   });
-  const readiness = new Readiness(lifecycle, sockets, { unusedWarningMs: options.unusedWarningMs, storeName: options.fdNames?.[0] ?? 'http' });
+  const readiness = new Readiness(lifecycle, [...sockets, ...unixSockets], { unusedWarningMs: options.unusedWarningMs, storeName: options.fdNames?.[0] ?? 'http' });
   const original = Server.prototype.listen as Listen;
   Server.prototype.listen = function listen(this: Server, ...args: unknown[]): Server {
     readiness.watch(this);
-    return listenAdopting(this, original, args, sockets);
+    return listenAdopting(this, original, args, sockets, unixSockets);
   } as typeof Server.prototype.listen;
   holder[kService] = {
     lifecycle,

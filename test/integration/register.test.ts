@@ -126,6 +126,16 @@ test('register: the passed port on another host: a warning naming the fd and the
   }
 });
 
+test('register: with WATCHDOG_USEC the unmodified app pings the watchdog (WATCHDOG=1 from its own pid)', { timeout: 30_000 }, async () => {
+  const app = await start('http.cjs', IMPORT, { WATCHDOG_USEC: '400000' });
+  try {
+    const ping = await app.manager.waitFor((message) => message.fields.WATCHDOG === '1');
+    assert.equal(ping.pid, app.child.pid);
+  } finally {
+    app.stop();
+  }
+});
+
 test('register: NODE_SYSTEMD_FDSTORE=1 stores the socket the app bound; after a restart the same listen(port) takes it back from the store', { timeout: 60_000 }, async () => {
   const first = await startApp('http', 'port', { NODE_SYSTEMD_FDSTORE: '1' }, { script: join(habits, 'http.cjs'), nodeArgs: IMPORT, cwd: habits });
   const manager = await FakeNotifyManager.start();

@@ -96,6 +96,31 @@ export function loadNative(): NativeBinding {
   );
 }
 
+/**
+ * Under systemd, a binary that cannot load is a start that times out, so the
+ * lifecycle checks at start-up and reports it through `report` once, then not
+ * again for each message that fails the same way. Returns that deduplicating
+ * reporter. Off systemd it loads nothing.
+ */
+export function reportNativeOnce(supervised: boolean, report: (error: Error) => void): (error: Error) => void {
+  let reported = false;
+  const once = (error: Error): void => {
+    if ((error as NotifyError).code === 'ERR_NOTIFY_NATIVE_UNAVAILABLE') {
+      if (reported) return;
+      reported = true;
+    }
+    report(error);
+  };
+  if (supervised) {
+    try {
+      loadNative();
+    } catch (error) {
+      once(error as Error);
+    }
+  }
+  return once;
+}
+
 /** A kernel error from the addon as a Node-style error (`code: 'ENOENT'`, ...). */
 export function systemError(result: number, syscall: string): NodeJS.ErrnoException {
   const code = getSystemErrorName(result);

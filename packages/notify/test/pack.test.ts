@@ -95,6 +95,31 @@ test('success: the packed package installs with --ignore-scripts and no compiler
     assert.match(failure.message, /linux-x64 glibc 2\.\d+, Node v/);
     assert.match(failure.message, /linux-x64\/notify\.node \(missing\)/);
     assert.match(failure.message, /build-native\.cjs/);
+
+    // Through the lifecycle: reported once, synchronously at start-up (before any
+    // listen or READY), and not again when ready() then fails the same way.
+    writeFileSync(join(app, 'lifecycle.cjs'), [
+      "const { createLifecycle } = require('@node-systemd/notify');",
+      "const { createServer } = require('node:http');",
+      'const errors = [];',
+      'const lifecycle = createLifecycle({ handleSignals: false, onError: (error) => errors.push(error.code) });',
+      'const atStart = errors.length;',
+      'const server = createServer();',
+      "lifecycle.listen(server, { port: 0, host: '127.0.0.1' }).then(() => lifecycle.ready()).then(() => {",
+      '  console.log(JSON.stringify({ atStart, errors }));',
+      '  lifecycle.dispose();',
+      '  server.close();',
+      '});',
+    ].join('\n'));
+    const once = await collect(spawn('node', ['lifecycle.cjs'], { cwd: app, env: { ...env, NOTIFY_SOCKET: manager.socket }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    assert.equal(once.code, 0, once.stderr);
+    assert.deepEqual(JSON.parse(once.stdout), { atStart: 1, errors: ['ERR_NOTIFY_NATIVE_UNAVAILABLE'] });
+    // With the default onError it is a process warning on stderr (what journalctl shows).
+    writeFileSync(join(app, 'default.cjs'), "const l = require('@node-systemd/notify').createLifecycle({ handleSignals: false, watchdog: false }); l.dispose();");
+    const warned = await collect(spawn('node', ['default.cjs'], { cwd: app, env: { ...env, NOTIFY_SOCKET: manager.socket }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    assert.equal(warned.code, 0, warned.stderr);
+    assert.match(warned.stderr, /^\(node:\d+\) \[ERR_NOTIFY_NATIVE_UNAVAILABLE\] NotifyError: @node-systemd\/notify cannot load its native transport on linux-x64 glibc 2\.\d+, Node v/m);
+    assert.equal(warned.stderr.match(/cannot load its native transport/g)?.length, 1, 'once');
     assert.match(failure.message, /Fix:/);
   } finally {
     manager.close();

@@ -16,6 +16,7 @@ import { ServerSet } from './servers.js';
 import { installSignalHandlers, type LifecycleSignal } from './signals.js';
 import { StatusReporter } from './status.js';
 import { DEFAULT_FD_NAME } from '../defaults.js';
+import { reportNativeOnce } from '../native.js';
 
 /** After a signal, how long past the grace period the close hooks may take before the process exits anyway. */
 const BACKSTOP_MS = 10_000;
@@ -50,7 +51,7 @@ export class Lifecycle extends EventEmitter {
     this.options = checkOptions(options);
     this.servers = new ServerSet(this.options.idleLingerMs, () => this.draining !== undefined);
     this.notifier = options.notifier ?? defaultNotifier();
-    const report = (error: Error): void => this.options.onError(error);
+    const report = reportNativeOnce(this.notifier.supervised, (error) => this.options.onError(error));
     this.status = new StatusReporter(this.notifier, this.options, report);
     if (this.options.reload) this.reloader = new ReloadRunner(this.notifier, this.options.reload, () => this.servers.describe(), report);
     if (this.options.handleSignals) {

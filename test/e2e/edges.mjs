@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
 import { bootContainer, canBootContainer, ensureTrixieRoot } from '../harness/container.mjs';
-import { get, here, inContainer, mountRepo, pickPort, portFree, recordResults, repo, restartsDuring, runLoad, sleep, watchProps } from './lib.mjs';
+import { TEST_HOOKS_ENV, get, here, inContainer, mountRepo, pickPort, portFree, recordResults, repo, restartsDuring, runLoad, sleep, watchProps } from './lib.mjs';
 
 const FIXTURES = '/opt/fixtures';
 // The fd store and notify-reload run the real examples (HELLO_FDSTORE=1, HELLO_RELOAD_MS=N)
@@ -99,7 +99,7 @@ TimeoutStartSec=60s
       const port = await pickPort();
       await c.installUnit(`hello-fdstore-${FDSTORE_APP}.service`, hardenedFixtureUnit({
         app: FDSTORE_APP,
-        extra: `Environment=HELLO_FDSTORE=1 PORT=${port} HOST=127.0.0.1\nFileDescriptorStoreMax=1\n`,
+        extra: `Environment=${TEST_HOOKS_ENV} HELLO_FDSTORE=1 PORT=${port} HOST=127.0.0.1\nFileDescriptorStoreMax=1\n`,
       }));
       const r = await c.systemctl('start', `hello-fdstore-${FDSTORE_APP}.service`, { timeoutMs: 60_000 });
       assert.equal(r.code, 0, r.stderr);
@@ -151,7 +151,7 @@ TimeoutStartSec=60s
         await c.installUnit('hello-reload.service', hardenedFixtureUnit({
           app: RELOAD_APP,
           type: 'notify-reload',
-          extra: `Environment=HELLO_RELOAD_MS=${reloadMs} PORT=${port} HOST=127.0.0.1\n`,
+          extra: `Environment=${TEST_HOOKS_ENV} HELLO_RELOAD_MS=${reloadMs} PORT=${port} HOST=127.0.0.1\n`,
         }));
         await c.systemctl('start', 'hello-reload.service', { timeoutMs: 60_000, check: true });
         const before = await c.show('hello-reload.service', ['Type', 'ReloadSignal', 'MainPID', 'ActiveState']);

@@ -60,6 +60,12 @@ export const inContainer = (hostPath) => {
   return rel.startsWith('..') || path.isAbsolute(rel) ? hostPath : path.posix.join(REPO_IN_CONTAINER, rel);
 };
 
+/**
+ * Preloads the test hooks (fixtures/hello-hooks.cjs: /stall, /slow, /unhealthy, and
+ * HELLO_FDSTORE / HELLO_RELOAD_MS) into the shipped app, which has none of its own.
+ */
+export const TEST_HOOKS_ENV = `NODE_OPTIONS=--require=${inContainer(path.join(here, 'fixtures', 'hello-hooks.cjs'))}`;
+
 /** Writes /etc/systemd/system/NAME.d/FILE inside the container (no reload). */
 export function dropIn(c, unit, file, text) {
   return c.writeFile(`/etc/systemd/system/${unit}.d/${file}`, text);
@@ -78,7 +84,7 @@ export async function installExample(c, app, { port, plainPort, watchdogSec = 3,
   await dropIn(c, 'hello.socket', 'e2e.conf', `[Socket]\nListenStream=\nListenStream=127.0.0.1:${port}\n`);
   // The stand-in is a single file (dist/ is git-ignored); the examples run dist/app.js.
   const execStart = app.standin ? `ExecStart=\nExecStart=/usr/bin/node ${app.optDir}/app.js\n` : '';
-  const testHooks = `[Service]\nEnvironment=HELLO_TEST_HOOKS=1\nWatchdogSec=${watchdogSec}s\n${execStart}${extraService}`;
+  const testHooks = `[Service]\nEnvironment=HELLO_TEST_HOOKS=1 ${TEST_HOOKS_ENV}\nWatchdogSec=${watchdogSec}s\n${execStart}${extraService}`;
   await dropIn(c, 'hello.service', 'e2e.conf', testHooks);
   if (plainPort) {
     const plain = app.service.replace(/^(Requires|After)=hello\.socket\n/gm, '');

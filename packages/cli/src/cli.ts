@@ -7,7 +7,7 @@ import { existsSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_GRACE_PERIOD_MS, isNotifyError } from '@node-systemd/notify';
-import { hasReloadHook, readPackage, unitNameOf } from './app.js';
+import { hasReloadHook, lowestNodeMajor, readPackage, unitNameOf } from './app.js';
 import { doctor } from './doctor.js';
 import { formatJson, formatReport } from './format.js';
 import { defaultUnitOptions, generateService, generateSocket, STOP_MARGIN_SEC, type UnitOptions } from './generate.js';
@@ -115,6 +115,10 @@ function unitCommand(args: string[], io: Io): number {
   const canReload = systemd !== undefined && systemd >= 253;
   if (reload && !canReload) notes.push(`Type=notify, not notify-reload: it needs systemd 253, this is ${systemd ?? 'unknown (pass --systemd N)'}`);
   const node = values.node ?? realpathSync(process.execPath);
+  const wanted = lowestNodeMajor(pkg.engines);
+  if (wanted !== undefined && values.node === undefined && Number(process.versions.node.split('.')[0]) < wanted) {
+    notes.push(`package.json engines.node is "${pkg.engines}", and ${node} is Node ${process.versions.node}: pass --node with a newer one`);
+  }
   if (/^\/(home|root|tmp)\//.test(node)) notes.push(`node is ${node}, which ProtectHome=/PrivateTmp= hide from the service: install node system-wide and pass --node`);
   const options: UnitOptions = {
     ...defaultUnitOptions,

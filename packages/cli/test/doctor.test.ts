@@ -137,3 +137,23 @@ test('time spans as systemd reads them', () => {
   assert.equal(timeSpanMs('infinity'), Infinity);
   assert.equal(timeSpanMs('soon'), undefined);
 });
+
+test('doctor --runtime in a real child process: the notify socket, its parent, its watchdog', async () => {
+  const { FakeNotifyManager } = await import('@node-systemd/notify/testing');
+  const manager = await FakeNotifyManager.start();
+  const bin = path.resolve(__dirname, '../dist/bin.js');
+  try {
+    const env = { ...process.env, ...manager.env(), WATCHDOG_USEC: '1000000' };
+    // Started by this node process: the parent is not systemd, which is reported, not an error.
+    const direct = spawnSync(process.execPath, [bin, 'doctor', '--runtime', '--json'], { env, encoding: 'utf8' });
+    assert.equal(direct.status, 0, direct.stderr);
+    const report = JSON.parse(direct.stdout);
+    assert.deepEqual(report.findings.map((f: { rule: string; severity: string }) => `${f.severity}:${f.rule}`), ['warning:runtime-watchdog', 'info:runtime-parent']);
+    // Under a shell that stays the parent (as with ExecStart=/bin/sh -c '...' without exec): an error, exit 1.
+    const shell = spawnSync('/bin/sh', ['-c', `"${process.execPath}" "${bin}" doctor --runtime; exit $?`], { env, encoding: 'utf8' });
+    assert.equal(shell.status, 1, shell.stdout);
+    assert.match(shell.stdout, /error\s+runtime-parent[\s\S]*node runs under sh/);
+  } finally {
+    manager.close();
+  }
+});

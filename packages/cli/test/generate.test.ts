@@ -124,3 +124,14 @@ test('bad input: a clear message and exit 2, no file written', () => {
     rmSync(dir, { recursive: true });
   }
 });
+
+test('engines.node above the node that would run it: a note saying so', () => {
+  const dir = app("require('@node-systemd/fastify');\n", { engines: { node: '>=99' } });
+  try {
+    const r = unit(dir, ['--print', '--no-reload']);
+    assert.equal(r.code, 0);
+    assert.match(r.err, /engines\.node is ">=99", and \S+ is Node \d+/);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});

@@ -2,7 +2,7 @@
 // (cached under .cache/reach, gitignored), the packed workspace packages, and a
 // child-process runner.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,6 +40,23 @@ export function npmPackage(name, version) {
   rmSync(dir, { recursive: true, force: true });
   spawnSync('mv', [`${dir}.tmp`, dir]);
   return dir;
+}
+
+/**
+ * A runtime installed as its users get it, `npm install <name>@<version>` into
+ * .cache/reach/install-<name>-<version> (its own install script picks the binary
+ * for this platform, as for `bun` and `deno`); returns that node_modules/.bin/<bin>.
+ */
+export function npmInstalled(name, version, bin = name) {
+  const dir = path.join(cacheDir, `install-${name}-${version}`);
+  const binary = path.join(dir, 'node_modules', '.bin', bin);
+  const check = spawnSync(binary, ['--version'], { encoding: 'utf8' });
+  if (check.status === 0 && check.stdout.includes(version)) return binary;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `reach-${name}`, private: true }));
+  const installed = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `${name}@${version}`], { cwd: dir, encoding: 'utf8' });
+  if (installed.status !== 0) throw new Error(`npm install ${name}@${version}: ${installed.stderr}`);
+  return binary;
 }
 
 /** The four workspace packages packed as they would be published (scripts off: `pnpm build` made them). */

@@ -3,10 +3,12 @@
 // watchdog, and a graceful drain on SIGTERM.
 import Fastify from 'fastify';
 import systemd from '@node-systemd/fastify';
+import { journal } from '@node-systemd/pino';
 
 async function main(): Promise<void> {
   // Requests that reach an open keep-alive connection while closing are still served.
-  const app = Fastify({ return503OnClosing: false });
+  // Under systemd each log line is a journal entry (REQ_ID on a request's lines); JSON lines in a terminal.
+  const app = Fastify({ return503OnClosing: false, logger: { stream: journal() } });
   // The watchdog pings only while this says true (for example: await db.ping()).
   await app.register(systemd, { healthCheck: async () => true });
   app.get('/', async () => 'Hello World!');

@@ -18,6 +18,8 @@ export interface LogEntryOptions {
   depth?: number;
   /** Fields added to every entry (names already valid). */
   fields?: Readonly<Record<string, string>> | undefined;
+  /** Record keys to leave out (a logger's own: its level, time, message key). */
+  omit?: ReadonlySet<string> | undefined;
 }
 
 const pid = String(process.pid);
@@ -35,7 +37,9 @@ export function logEntry(message: string, priority: number, record: Readonly<Rec
   if (options.fields) Object.assign(entry, options.fields);
   if (record === undefined) return entry;
   const depth = options.depth ?? DEFAULT_FLATTEN_DEPTH;
+  const omit = options.omit;
   for (const key in record) {
+    if (omit?.has(key)) continue;
     const value = record[key];
     if ((key === 'err' || key === 'error') && isErrorLike(value)) {
       addError(entry, message, value, key, depth);

@@ -1,5 +1,5 @@
 /** Logging the way journald expects: the native protocol, structured fields, and a console-like logger. */
-export { JOURNAL_LEVELS, isJournalStream, formatJournalLine, type JournalLevel } from './stream.js';
+export { JOURNAL_LEVELS, isJournalStream, startedWithJournal, formatJournalLine, type JournalLevel } from './stream.js';
 export { escapeFieldName, isValidFieldName, MAX_JOURNAL_FIELDS, type JournalFields, type JournalValue } from './fields.js';
 export { encodeJournalEntry } from './encode.js';
 export { JournalSender, journalSender, sendJournal, JOURNAL_SOCKET, type JournalSenderOptions, type JournalSenderStats } from './sender.js';

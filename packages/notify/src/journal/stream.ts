@@ -36,6 +36,15 @@ export function isJournalStream(fd = 2, journalStream: string | undefined = proc
   }
 }
 
+/**
+ * True when systemd connected stdout or stderr to the journal: the process runs
+ * as a service and its loggers should send native entries. A terminal on a
+ * machine that runs systemd has a journal socket too, but no JOURNAL_STREAM.
+ */
+export function startedWithJournal(): boolean {
+  return isJournalStream(2) || isJournalStream(1);
+}
+
 /** The priority of a level name, or a typed error naming the levels there are. */
 export function journalPriority(level: JournalLevel, what = 'journal level'): number {
   const priority = JOURNAL_LEVELS[level];

@@ -3,6 +3,10 @@
 // watchdog, and a graceful drain on SIGTERM.
 import Koa from 'koa';
 import { serve } from '@node-systemd/koa';
+import { createJournalLogger } from '@node-systemd/notify';
+
+// Journal entries under systemd (a whole stack in one entry), plain lines in a terminal.
+const log = createJournalLogger();
 
 const app = new Koa();
 app.use(async (ctx) => {
@@ -12,6 +16,6 @@ app.use(async (ctx) => {
 // The watchdog pings only while healthCheck says true (for example: await db.ping()).
 const { ready } = serve(app, { port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? '127.0.0.1', healthCheck: async () => true });
 ready.catch((error: unknown) => {
-  console.error(error);
+  log.error(error);
   process.exit(1);
 });

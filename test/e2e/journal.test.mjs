@@ -128,6 +128,11 @@ for (const systemd of ['252', '257']) {
       assert.equal(out.failed, 0);
       assert.ok(out.maxCallMs < 50, `the longest logging call held the loop ${out.maxCallMs} ms`);
       assert.ok(out.sent > 0 && out.written > 0);
+      // The app holds its exit until its queued entries are sent (or their retries run out).
+      while ((await c.exec(['systemctl', 'is-active', '--quiet', `${unit}.service`])).code === 0) {
+        assert.ok(Date.now() < deadline + 60_000, 'the app exited');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       const arrived = (await journalctl(`_SYSTEMD_UNIT=${unit}.service`, `E2E_TAG=${tag}`)).filter((e) => /^tick \d+$/.test(e.MESSAGE)).length;
       t.diagnostic(`${arrived} of ${out.written} entries are in the journal after the restarts`);
     });

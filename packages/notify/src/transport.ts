@@ -97,6 +97,24 @@ export class DatagramTransport {
     });
   }
 
+  /** Datagrams waiting for room in the receiver's queue. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * One synchronous attempt at everything waiting, in order, stopping at the
+   * first that still finds the queue full: the last chance of a process that is
+   * exiting (no timer fires any more).
+   */
+  flushNow(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.attempt = 0;
+    this.flush();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+  }
+
   /** Releases the socket. Safe to call more than once; later sends reject. */
   close(): void {
     this.closed = true;

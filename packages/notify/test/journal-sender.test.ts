@@ -2,7 +2,8 @@
 // entries, the memfd path with its seals, the bounded queue, and no journal at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -177,5 +178,26 @@ test('failure: bad fields reject with a typed error before anything is sent; a s
     sender.close();
     await new Promise((resolve) => server.close(resolve));
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('success: entries still waiting for journald when the process has nothing else to do are sent before it exits', async () => {
+  const journal = FakeJournal.start({ paused: true });
+  try {
+    const script = `
+      const { JournalSender, encodeJournalEntry } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
+      const sender = new JournalSender({ socket: ${JSON.stringify(journal.socket)} });
+      for (let n = 0; n < 40; n++) sender.writeEncoded(encodeJournalEntry({ MESSAGE: 'exit ' + n, N: n }));
+      console.log('queued ' + sender.queued);`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [line] = (await once(child.stdout!.setEncoding('utf8'), 'data')) as [string];
+    assert.match(line, /^queued [1-9]\d*/, 'some entries had to wait');
+    journal.resume();
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0);
+    journal.drainQueue();
+    assert.deepEqual(journal.entries.map((e) => Number(e.text('N'))), Array.from({ length: 40 }, (_, n) => n), 'all 40, in order');
+  } finally {
+    journal.close();
   }
 });

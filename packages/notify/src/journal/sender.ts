@@ -100,6 +100,11 @@ export class JournalSender {
     return outcome;
   }
 
+  /** Entries waiting for room in journald's queue. */
+  get queued(): number {
+    return this.transport.queued;
+  }
+
   /** Releases the socket; entries still queued are counted as dropped. */
   close(): void {
     this.transport.close();
@@ -113,7 +118,10 @@ export class JournalSender {
       if (this.stats.dropped > this.droppedReported) this.reportDrops();
       return true;
     }
-    if (outcome === 'queued') return true;
+    if (outcome === 'queued') {
+      this.holdExitWhileQueued();
+      return true;
+    }
     if (outcome === 'dropped') {
       this.stats.dropped++;
       return false;
@@ -122,6 +130,27 @@ export class JournalSender {
     // No journal there (removed, or journald gone with its socket): like libsystemd, not an error.
     if (errno === ENOENT || errno === ECONNREFUSED) return false;
     return outcome;
+  }
+
+  private exitHooked = false;
+
+  /**
+   * Log entries still waiting when the process is about to exit are not given up:
+   * the retry timers are unref'd (a busy journald must not keep a service alive
+   * for ever), so once nothing else is left, a ref'd timer holds the process for
+   * as long as the retries last (about 2 s) or until the queue is empty; on
+   * process.exit() one last synchronous attempt is made.
+   */
+  private holdExitWhileQueued(): void {
+    if (this.exitHooked) return;
+    this.exitHooked = true;
+    process.on('beforeExit', () => {
+      if (this.transport.queued === 0) return;
+      const hold = setInterval(() => {
+        if (this.transport.queued === 0) clearInterval(hold);
+      }, 10);
+    });
+    process.on('exit', () => this.transport.flushNow());
   }
 
   /** An entry larger than a datagram: a sealed memfd, passed alone in an empty datagram. */

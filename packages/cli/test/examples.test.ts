@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { main } from '../src/index.js';
+import { doctor, main } from '../src/index.js';
 import { words } from '../src/unit-file.js';
 
 const examples = path.resolve(__dirname, '../../../examples');
@@ -21,5 +21,15 @@ for (const name of ['hello-fastify', 'hello-express', 'hello-koa']) {
     const code = main([...words(command), '--print'], { cwd: dir, isTty: false, out: (t) => (out += t), err: () => {} });
     assert.equal(code, 0);
     assert.equal(out, `${service}\n${socket}`);
+  });
+}
+
+for (const name of ['hello-fastify', 'hello-express', 'hello-koa']) {
+  test(`examples/${name}: doctor finds nothing wrong with the shipped units (systemd-analyze verify clean, exposure <= 1.0)`, (t) => {
+    const report = doctor(path.join(examples, name, 'hello.service'), { systemdVersion: 252 });
+    assert.deepEqual(report.findings.filter((f) => f.severity !== 'info'), [], JSON.stringify(report.findings, null, 2));
+    if (!report.exposure) return t.skip('systemd-analyze is not installed: verify and the exposure score not checked');
+    t.diagnostic(`exposure ${report.exposure.score} ${report.exposure.rating}`);
+    assert.ok(report.exposure.score <= 1.0);
   });
 }

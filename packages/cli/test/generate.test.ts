@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_GRACE_PERIOD_MS } from '@node-systemd/notify';
@@ -131,6 +131,21 @@ test('engines.node above the node that would run it: a note saying so', () => {
     const r = unit(dir, ['--print', '--no-reload']);
     assert.equal(r.code, 0);
     assert.match(r.err, /engines\.node is ">=99", and \S+ is Node \d+/);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test('--install refuses to run as anyone but root, and writes nothing', (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to run the command as another user');
+  const dir = app();
+  try {
+    const bin = path.resolve(__dirname, '../dist/bin.js');
+    const r = spawnSync(process.execPath, [bin, 'unit', '--install', '--name', 'orders', '--entry', 'dist/server.js', '--no-reload', '--node', '/usr/bin/node'], { cwd: '/', uid: 65534, gid: 65534, encoding: 'utf8' });
+    if (r.error) return t.skip(`cannot run as nobody here: ${r.error.message}`);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--install writes to \/etc\/systemd\/system: run it as root/);
+    assert.equal(existsSync('/etc/systemd/system/orders.service'), false);
   } finally {
     rmSync(dir, { recursive: true });
   }

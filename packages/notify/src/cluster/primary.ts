@@ -134,10 +134,12 @@ export class Cluster extends EventEmitter {
         await fresh.whenReady(this.options.startTimeoutMs);
       } catch (error) {
         void fresh.stop(this.options.stopTimeoutMs);
+        // A stop that began meanwhile ended the reload; READY=1 now would be wrong.
+        if (this.phase !== 'reloading') return;
         const why = `reload to ${to} failed: the new worker ${(error as Error).message}; still serving version ${this.currentVersion}`;
         this.log(`cluster: ${why}`);
         this.reloadProgress = undefined;
-        this.phase = this.phase === 'reloading' ? 'ready' : this.phase;
+        this.phase = 'ready';
         this.notes.set('reload', why);
         await this.send(() => this.notifier.notify([[STATUS, this.statusLine()], [ERRNO, ECHILD], [READY, '1']]));
         this.emit('reloadFailed', new Error(why));

@@ -61,6 +61,23 @@ export function defineEdgeSuite({ systemd = '252', loadSeconds = 15, restarts = 
         await fn(t);
       });
 
+    it('node-systemd doctor --runtime inside a real service: clean when node is the main PID; a shell that stays the parent is an error', async (t) => {
+      const bin = inContainer(path.join(repo, 'packages', 'cli', 'dist', 'bin.js'));
+      if (!fs.existsSync(path.join(repo, 'packages', 'cli', 'dist', 'bin.js'))) return t.skip('packages/cli is not built');
+      // A transient service with NOTIFY_SOCKET and WATCHDOG_USEC set by systemd itself; its stdout comes back here.
+      const run = (...execStart) =>
+        c.exec(['systemd-run', '--wait', '--pipe', '--quiet', '-p', 'NotifyAccess=main', '-p', 'WatchdogSec=20s', '-p', 'DynamicUser=yes', ...execStart], { timeoutMs: 60_000 });
+      const direct = await run('/usr/bin/node', bin, 'doctor', '--runtime', '--json');
+      t.diagnostic(`node as the main PID: exit ${direct.code}, ${direct.stdout.trim().replace(/\s+/g, ' ').slice(0, 300)}`);
+      assert.equal(direct.code, 0, direct.stderr);
+      assert.deepEqual(JSON.parse(direct.stdout).findings, []);
+      const shell = await run('/bin/sh', '-c', `/usr/bin/node ${bin} doctor --runtime --json; echo`);
+      const report = JSON.parse(shell.stdout);
+      t.diagnostic(`under sh -c: ${report.findings.map((f) => `${f.severity} ${f.rule}: ${f.message}`).join(' | ').slice(0, 400)}`);
+      assert.equal(report.ok, false);
+      assert.deepEqual(report.findings.filter((f) => f.severity === 'error').map((f) => f.rule).sort(), ['runtime-parent', 'runtime-watchdog']);
+    });
+
     it('a STATUS text with a newline cannot make a not-yet-ready service ready', async (t) => {
       const unit = (mode) => `[Unit]
 Description=newline in STATUS (${mode})

@@ -120,13 +120,15 @@ function unitCommand(args: string[], io: Io): number {
     notes.push(`package.json engines.node is "${pkg.engines}", and ${node} is Node ${process.versions.node}: pass --node with a newer one`);
   }
   if (/^\/(home|root|tmp)\//.test(node)) notes.push(`node is ${node}, which ProtectHome=/PrivateTmp= hide from the service: install node system-wide and pass --node`);
+  const appDir = values['app-dir'] ?? io.cwd;
+  if (/^\/(home|root|tmp|var\/tmp)(\/|$)/.test(appDir)) notes.push(`the app is in ${appDir}, which the service cannot see (ProtectHome=, PrivateTmp=): install it under /opt or /srv and pass --app-dir`);
   const options: UnitOptions = {
     ...defaultUnitOptions,
     name,
     description: values.description ?? pkg.description ?? name,
     ...(values.documentation ?? pkg.homepage ? { documentation: values.documentation ?? pkg.homepage } : {}),
     node,
-    appDir: values['app-dir'] ?? io.cwd,
+    appDir,
     entry,
     ...(values.socket === undefined ? {} : { socket: values.socket }),
     ...(values.port === undefined ? {} : { port: Number(values.port) }),

@@ -125,12 +125,13 @@ test('bad input: a clear message and exit 2, no file written', () => {
   }
 });
 
-test('engines.node above the node that would run it: a note saying so', () => {
+test('notes: engines.node above the node that would run it; an app directory the sandbox hides', () => {
   const dir = app("require('@node-systemd/fastify');\n", { engines: { node: '>=99' } });
   try {
     const r = unit(dir, ['--print', '--no-reload']);
     assert.equal(r.code, 0);
     assert.match(r.err, /engines\.node is ">=99", and \S+ is Node \d+/);
+    assert.match(r.err, /the app is in \/tmp\/[^,]+, which the service cannot see/);
   } finally {
     rmSync(dir, { recursive: true });
   }

@@ -297,7 +297,7 @@ export class Cluster extends EventEmitter {
     const replacement = [...this.members].find((m) => m.state === 'starting' && !m.retiring);
     // Stop the old one once the new one listens: the shared sockets must always have a holder.
     const settled = replacement ? replacement.whenReady(this.options.startTimeoutMs).catch(() => undefined) : Promise.resolve();
-    void settled.then(() => member.stop(this.heartbeatTimeoutMs));
+    void settled.then(() => member.stop(this.heartbeatTimeoutMs, this.options.stopTimeoutMs));
     this.refreshStatus();
   }
 

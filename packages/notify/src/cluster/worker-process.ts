@@ -17,7 +17,7 @@ export interface WorkerExit {
  * (READY=1 → ready, STOPPING=1 → draining), its last heartbeat (WATCHDOG=1, sent
  * only while its health check passes and its event loop turns), its exit.
  *
- * Events: 'ready', 'unhealthy' (reason), 'exit' (WorkerExit), 'fdstore' (assignments, socket inodes).
+ * Events: 'ready', 'draining', 'unhealthy' (reason), 'exit' (WorkerExit), 'fdstore' (assignments, socket inodes).
  */
 export class WorkerProcess extends EventEmitter {
   state: WorkerState = 'starting';
@@ -82,22 +82,34 @@ export class WorkerProcess extends EventEmitter {
     });
   }
 
-  /** SIGTERM (its lifecycle drains and exits), SIGKILL after `killAfterMs`. Idempotent. */
-  stop(killAfterMs: number): Promise<WorkerExit> {
+  /**
+   * SIGTERM (its lifecycle drains and exits), SIGKILL after `killAfterMs`; once
+   * the worker says it drains (STOPPING=1) it has `drainingKillAfterMs` from
+   * then: a worker slow to answer heartbeats but draining keeps its requests.
+   * Idempotent.
+   */
+  stop(killAfterMs: number, drainingKillAfterMs = killAfterMs): Promise<WorkerExit> {
     this.retiring = true;
-    this.stopping ??= this.runStop(killAfterMs);
+    this.stopping ??= this.runStop(killAfterMs, drainingKillAfterMs);
     return this.stopping;
   }
 
-  private async runStop(killAfterMs: number): Promise<WorkerExit> {
+  private async runStop(killAfterMs: number, drainingKillAfterMs: number): Promise<WorkerExit> {
     if (this.state === 'exited') return this.exited;
     this.signal('SIGTERM');
-    const timer = setTimeout(() => {
+    const kill = (): void => {
       this.killedByUs = true;
       this.signal('SIGKILL');
-    }, killAfterMs);
+    };
+    let timer = setTimeout(kill, this.state === 'draining' ? drainingKillAfterMs : killAfterMs);
+    const onDraining = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(kill, drainingKillAfterMs);
+    };
+    this.once('draining', onDraining);
     const exit = await this.exited;
     clearTimeout(timer);
+    this.off('draining', onDraining);
     return exit;
   }
 
@@ -113,7 +125,10 @@ export class WorkerProcess extends EventEmitter {
     for (const [key, value] of assignments) {
       if (key === WATCHDOG && value === '1') this.lastHeartbeat = Date.now();
       else if (key === WATCHDOG && value === 'trigger') this.emit('unhealthy', 'its watchdog was triggered');
-      else if (key === STOPPING && value === '1' && this.state !== 'exited') this.state = 'draining';
+      else if (key === STOPPING && value === '1' && this.state !== 'exited' && this.state !== 'draining') {
+        this.state = 'draining';
+        this.emit('draining');
+      }
       else if (key === READY && value === '1' && this.state === 'starting') {
         this.state = 'ready';
         this.listened = true;

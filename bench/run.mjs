@@ -16,7 +16,7 @@ import { benchDir, resultsDir } from './lib/paths.mjs';
 import { machine } from './lib/setup.mjs';
 import { writeReport } from './lib/report.mjs';
 
-export const SECTIONS = ['transport', 'drain', 'overhead', 'startup', 'restart', 'cluster'];
+export const SECTIONS = ['transport', 'drain', 'overhead', 'startup', 'restart', 'cluster', 'journal'];
 
 const { values } = parseArgs({
   options: {

@@ -28,7 +28,7 @@ export function ensureNativePeer(name, log) {
     problem = loads(name);
     if (!problem) return null;
   }
-  if (name === 'sd-notify') {
+  if (name === 'sd-notify' || name === 'systemd-journald') {
     const reason = ensureLibsystemdDev(log);
     if (reason) return reason;
   }

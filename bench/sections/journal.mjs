@@ -5,7 +5,9 @@
 // own inside a private mount namespace (unshare), where /run/systemd/journal/socket
 // is the child's own receiver: libsystemd sends nowhere else.
 import { spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { benchDir } from '../lib/paths.mjs';
 import { ensureNativePeer } from '../lib/peers.mjs';
 import { median, p99, mean, fmt, fmtRatio, ratio, table, goal } from '../lib/stats.mjs';
@@ -23,9 +25,12 @@ const SENDERS = [
   { id: 'sd-journald', label: 'npm sd-journald 0.3.3 (unix-dgram)', peer: 'sd-journald' },
 ];
 
+// Debian's python3-systemd installs for Debian's own python3, which may not be the first on PATH (pyenv).
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
 /** python3-systemd from Debian (root only): the floor. Returns why not, or null. */
 function ensurePythonSystemd(log) {
-  const probe = () => spawnSync('python3', ['-c', 'import systemd.journal'], { stdio: 'ignore' }).status === 0;
+  const probe = () => spawnSync(PYTHON, ['-c', 'import systemd.journal'], { stdio: 'ignore' }).status === 0;
   if (probe()) return null;
   if (process.getuid?.() !== 0) return 'python3-systemd is not installed and this is not root';
   log('journal: installing python3-systemd with apt-get');
@@ -38,10 +43,28 @@ function ensurePythonSystemd(log) {
   return probe() ? null : `apt-get install python3-systemd failed (exit ${r.status})`;
 }
 
+/**
+ * npm systemd-journald is a node-gyp addon over libsystemd that pnpm may leave
+ * unbuilt; build it with npm's node-gyp against the system Node's headers (no
+ * download). Returns why not, or null.
+ */
+function ensureSystemdJournald(log) {
+  let reason = ensureNativePeer('systemd-journald', log);
+  if (!reason) return null;
+  const gyp = '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js';
+  const nodedir = join(process.execPath, '..', '..');
+  if (!existsSync(gyp) || !existsSync(join(nodedir, 'include', 'node', 'node.h'))) return reason;
+  const dir = dirname(createRequire(join(benchDir, 'package.json')).resolve('systemd-journald/package.json'));
+  log(`journal: building systemd-journald with node-gyp (--nodedir=${nodedir})`);
+  const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`], { cwd: dir, stdio: 'ignore', timeout: 300_000 });
+  reason = spawnSync(process.execPath, ['-e', 'require("systemd-journald")'], { cwd: benchDir, stdio: 'ignore' }).status === 0 ? null : `systemd-journald does not build (node-gyp exit ${r.status})`;
+  return reason;
+}
+
 /** One round of one sender: n entries, in its own mount namespace. */
 function runSender(spec, n) {
   const command = spec.kind === 'python'
-    ? ['python3', join(benchDir, 'sections', 'journal_sender.py'), String(n)]
+    ? [PYTHON, join(benchDir, 'sections', 'journal_sender.py'), String(n)]
     : [process.execPath, join(benchDir, 'sections', 'journal-sender.cjs'), spec.id, String(n)];
   // A tmpfs on /run/systemd in a private mount namespace: the host's /run is untouched.
   const script = 'mount -t tmpfs tmpfs /run/systemd 2>/dev/null || { mkdir -p /run/systemd && mount -t tmpfs tmpfs /run/systemd; } && exec "$@"';
@@ -77,7 +100,7 @@ export async function run({ log, setup, quick }) {
   const active = [];
   if (process.getuid?.() !== 0) return { section: 'journal', setup, rounds, perRound, rows: [], skipped: [{ id: 'all', label: 'every sender', reason: 'needs root (a private mount namespace for /run/systemd/journal/socket)' }] };
   for (const spec of SENDERS) {
-    const reason = spec.kind === 'python' ? ensurePythonSystemd(log) : spec.peer ? ensureNativePeer(spec.peer, log) : null;
+    const reason = spec.kind === 'python' ? ensurePythonSystemd(log) : spec.peer === 'systemd-journald' ? ensureSystemdJournald(log) : spec.peer ? ensureNativePeer(spec.peer, log) : null;
     if (reason) {
       skipped.push({ id: spec.id, label: spec.label, reason });
       log(`journal: skipping ${spec.id}: ${reason}`);

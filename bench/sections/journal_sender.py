@@ -39,7 +39,7 @@ def drain():
 
 def send():
     journal.send("GET /orders/42 answered 200 in 3 ms", PRIORITY="6", SYSLOG_IDENTIFIER="bench",
-                 CODE_FILE="bench.js", CODE_LINE="1", CODE_FUNC="run")
+                 CODE_FILE="bench.js", CODE_LINE=1, CODE_FUNC="run")
 
 
 for i in range(400):

@@ -80,6 +80,25 @@ export function defineExampleSuite(name, { systemd = '252', loadSeconds = 15, re
       assert.equal(res.body.trim(), 'Hello World!');
     });
 
+    it(`watchdog: a healthy service stays up for 3 × WatchdogSec (${3 * WATCHDOG_SEC} s): systemd keeps getting pings, same MainPID, NRestarts=0`, async (t) => {
+      await resetUnits(c, 'hello.service', 'hello.socket');
+      await c.systemctl('start', 'hello.service', { timeoutMs: 60_000, check: true });
+      const props = ['MainPID', 'NRestarts', 'ActiveState', 'WatchdogUSec', 'WatchdogTimestampMonotonic'];
+      const before = await c.show('hello.service', props);
+      const timeoutsBefore = (await c.journal('hello.service')).split('\n').filter((l) => /[Ww]atchdog timeout/.test(l)).length;
+      // The claim is about elapsed time itself: three full watchdog periods must pass.
+      await sleep(3 * WATCHDOG_SEC * 1000);
+      const after = await c.show('hello.service', props);
+      const timeoutsAfter = (await c.journal('hello.service')).split('\n').filter((l) => /[Ww]atchdog timeout/.test(l)).length;
+      t.diagnostic(`WatchdogUSec=${before.WatchdogUSec}; last ping seen by systemd ${((after.WatchdogTimestampMonotonic - before.WatchdogTimestampMonotonic) / 1e6).toFixed(1)} s later than at the start; MainPID ${before.MainPID} -> ${after.MainPID}`);
+      assert.equal(after.ActiveState, 'active');
+      assert.equal(after.MainPID, before.MainPID);
+      assert.equal(after.NRestarts, '0');
+      assert.equal(timeoutsAfter, timeoutsBefore, 'no new "Watchdog timeout" in the journal');
+      assert.ok(Number(after.WatchdogTimestampMonotonic) - Number(before.WatchdogTimestampMonotonic) >= 2 * WATCHDOG_SEC * 1e6, 'systemd recorded pings throughout');
+      assert.equal((await get(port, '/')).status, 200);
+    });
+
     it('systemctl stop with requests in flight: STATUS draining, every request completes, Result=success, "drained"', async (t) => {
       await resetUnits(c, 'hello.service', 'hello.socket');
       await c.systemctl('start', 'hello.service', { timeoutMs: 60_000, check: true });

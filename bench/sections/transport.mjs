@@ -108,11 +108,9 @@ export async function run({ log, setup, quick }) {
     for (const spec of SENDERS) {
       if (spec.peer) {
         const reason = ensureNativePeer(spec.peer, log);
-        if (reason) {
-          skipped.push({ id: spec.id, label: spec.label, reason });
-          log(`transport: skipping ${spec.id}: ${reason}`);
-          continue;
-        }
+        // A peer that cannot run fails the section: a comparison table that
+        // silently lost a row would claim more than it measured.
+        if (reason) throw new Error(`transport: peer ${spec.peer} (${spec.label}) cannot run: ${reason}`);
       }
       const sender = spec.kind === 'python' ? startPythonSender(manager, spec.mode) : startNodeSender(spec.id, manager);
       await withTimeout(sender.ready, 20_000, `starting ${spec.id}`);

@@ -137,6 +137,15 @@ for (const systemd of ['252', '257']) {
       t.diagnostic(`${arrived} of ${out.written} entries are in the journal after the restarts`);
     });
 
+    it('5000 entries/s for 10 s through pino: every entry is in the journal or counted as dropped', async (t) => {
+      const unit = await runApp('rate');
+      const out = await result('rate');
+      const arrived = (await journalctl(`_SYSTEMD_UNIT=${unit}.service`, `E2E_TAG=${tag}`)).filter((e) => /^rate \d+$/.test(e.MESSAGE)).length;
+      t.diagnostic(`${out.written} entries in ${out.seconds.toFixed(1)} s (${Math.round(out.written / out.seconds)}/s): ${arrived} in the journal, ${out.dropped} dropped, ${out.failed} failed`);
+      assert.equal(out.failed, 0);
+      assert.equal(arrived + out.dropped, out.written, 'every entry arrived or was counted as dropped');
+    });
+
     it('the Fastify example: every line of a request carries REQ_ID', async (t) => {
       const port = await pickPort();
       await installExample(c, exampleApp('fastify'), { port });

@@ -25,8 +25,8 @@ for (const framework of selected) {
     }
   });
 
-  test(`${framework}: an app with its own SIGTERM listener is drained but not exited by the library`, { timeout: 30_000 }, async () => {
-    const app = await startApp(framework, 'port', { OWN_SIGTERM: '1' });
+  test(`${framework}: an app with its own SIGTERM listener and exit: false is drained but not exited by the library`, { timeout: 30_000 }, async () => {
+    const app = await startApp(framework, 'port', { OWN_SIGTERM: '1', EXIT: 'false' });
     try {
       app.child.kill('SIGTERM');
       await app.waitLine('app-sigterm');

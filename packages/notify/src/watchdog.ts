@@ -19,19 +19,37 @@ export interface WatchdogOptions {
   settings?: WatchdogSettings;
   /** Ping every `fraction` of the timeout; sd_watchdog_enabled(3) advises half. */
   fraction?: number;
-  /** Resolves true when the service can do its job. */
-  healthCheck?: () => boolean | Promise<boolean>;
+  /**
+   * Whether the service can do its job. Healthy when it returns or resolves to
+   * anything but `false` (so `async () => { await db.ping(); }` works); `false`,
+   * a throw and a timeout are unhealthy.
+   */
+  healthCheck?: () => unknown;
   /** How long a health check may take before it counts as failed. Default: a quarter of the timeout. */
   healthCheckTimeoutMs?: number;
   /** On a failed check: withhold the ping (`skip`, default) or send WATCHDOG=trigger at once. */
   onUnhealthy?: 'skip' | 'trigger';
   /** Withhold pings while the event loop lags beyond this: its delay (p99 over the last interval), or how late the ping's own timer fired. */
   eventLoop?: { maxDelayMs: number } | false;
-  /** Send failures and failed checks; default process.emitWarning. */
+  /**
+   * Send failures and unhealthy checks (with the reason), each kind reported at
+   * most once a minute while it lasts; default process.emitWarning.
+   */
   onError?: (error: Error) => void;
 }
 
 export type SkipReason = 'unhealthy' | 'health-check-threw' | 'health-check-timeout' | 'event-loop-lag';
+
+/** An unhealthy outcome is reported again after this long while it lasts (journal noise vs. silence). */
+const REPORT_EVERY_MS = 60_000;
+
+/** What onError gets for a withheld ping: `reason` says why. */
+export class UnhealthyError extends Error {
+  override name = 'UnhealthyError';
+  constructor(readonly reason: SkipReason, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
 
 export interface Watchdog extends EventEmitter {
   /** False when no watchdog applies to this process; then nothing runs. */
@@ -50,6 +68,7 @@ class WatchdogTimer extends EventEmitter implements Watchdog {
   private stopped = false;
   private checkTimeoutMs = 0;
   private lastTickAt = 0n;
+  private lastReported: { reason: SkipReason; at: number } | undefined;
 
   constructor(private readonly notifier: Notifier | undefined, settings: WatchdogSettings | undefined, private readonly options: WatchdogOptions) {
     super();
@@ -61,7 +80,7 @@ class WatchdogTimer extends EventEmitter implements Watchdog {
       throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `Watchdog onUnhealthy must be "skip" or "trigger", got ${JSON.stringify(options.onUnhealthy)}.`);
     }
     if (options.healthCheck !== undefined && typeof options.healthCheck !== 'function') {
-      throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', 'Watchdog healthCheck must be a function returning a boolean or a promise of one.');
+      throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', 'Watchdog healthCheck must be a function (healthy unless it returns or resolves to false).');
     }
     const maxDelay = options.eventLoop ? options.eventLoop.maxDelayMs : undefined;
     if (maxDelay !== undefined && !(typeof maxDelay === 'number' && maxDelay > 0)) {
@@ -101,17 +120,19 @@ class WatchdogTimer extends EventEmitter implements Watchdog {
     if (this.checking || this.stopped) return;
     this.checking = true;
     try {
-      const reason = this.eventLoopLag(lateMs) ?? (await this.runHealthCheck());
+      const unhealthy = this.eventLoopLag(lateMs) ?? (await this.runHealthCheck());
       if (this.stopped) return;
-      if (reason === undefined) {
+      if (unhealthy === undefined) {
+        this.lastReported = undefined;
         await this.notifier!.watchdogPing();
         this.emit('ping');
         return;
       }
-      this.emit('skip', reason);
+      this.emit('skip', unhealthy.reason);
+      this.reportUnhealthy(unhealthy);
       if (this.options.onUnhealthy === 'trigger') {
         await this.notifier!.watchdogTrigger();
-        this.emit('trigger', reason);
+        this.emit('trigger', unhealthy.reason);
       }
     } catch (error) {
       this.report(error as Error);
@@ -120,14 +141,25 @@ class WatchdogTimer extends EventEmitter implements Watchdog {
     }
   }
 
-  private eventLoopLag(lateMs: number): SkipReason | undefined {
+  private eventLoopLag(lateMs: number): UnhealthyError | undefined {
     if (!this.histogram || !this.options.eventLoop) return undefined;
     const p99Ms = this.histogram.percentile(99) / 1e6;
     this.histogram.reset();
-    return Math.max(p99Ms, lateMs) > this.options.eventLoop.maxDelayMs ? 'event-loop-lag' : undefined;
+    const lagMs = Math.max(p99Ms, lateMs);
+    if (lagMs <= this.options.eventLoop.maxDelayMs) return undefined;
+    return new UnhealthyError('event-loop-lag', `Watchdog ping withheld: the event loop lagged ${Math.round(lagMs)} ms (eventLoop.maxDelayMs is ${this.options.eventLoop.maxDelayMs}).`);
   }
 
-  private async runHealthCheck(): Promise<SkipReason | undefined> {
+  /** Once per kind of failure, and again every minute while it lasts. */
+  private reportUnhealthy(error: UnhealthyError): void {
+    const now = Date.now();
+    const last = this.lastReported;
+    if (last && last.reason === error.reason && now - last.at < REPORT_EVERY_MS) return;
+    this.lastReported = { reason: error.reason, at: now };
+    this.report(error);
+  }
+
+  private async runHealthCheck(): Promise<UnhealthyError | undefined> {
     const check = this.options.healthCheck;
     if (!check) return undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -138,13 +170,11 @@ class WatchdogTimer extends EventEmitter implements Watchdog {
     try {
       const result = await Promise.race([Promise.resolve().then(check), timeout]);
       if (result === 'timeout') {
-        this.report(new Error(`Watchdog health check did not answer within ${this.checkTimeoutMs} ms; ping withheld.`));
-        return 'health-check-timeout';
+        return new UnhealthyError('health-check-timeout', `Watchdog ping withheld: the health check did not answer within ${this.checkTimeoutMs} ms.`);
       }
-      return result === true ? undefined : 'unhealthy';
+      return result === false ? new UnhealthyError('unhealthy', 'Watchdog ping withheld: the health check returned false.') : undefined;
     } catch (error) {
-      this.report(new Error(`Watchdog health check threw; ping withheld: ${(error as Error)?.message ?? String(error)}`, { cause: error }));
-      return 'health-check-threw';
+      return new UnhealthyError('health-check-threw', `Watchdog ping withheld: the health check threw: ${(error as Error)?.message ?? String(error)}`, { cause: error });
     } finally {
       clearTimeout(timer);
     }

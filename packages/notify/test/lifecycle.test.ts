@@ -115,17 +115,37 @@ test('failure: a request outliving the grace period is destroyed and the drain r
   }
 });
 
-test('success: EXTEND_TIMEOUT_USEC while the grace period reaches past the stop timeout; counts once a second', { timeout: 20_000 }, async () => {
-  const r = await rig((_req, res) => setTimeout(() => res.end('slow'), 1600), { gracePeriodMs: 10_000, stopTimeoutMs: 1000 });
+test('success: EXTEND_TIMEOUT_USEC from the first moment of the stop through the close hook, past the lifecycle deadline, whatever TimeoutStopSec= is; counts once a second', { timeout: 20_000 }, async () => {
+  let manager: FakeNotifyManager | undefined;
+  let extendsDuringClose = 0;
+  const r = await rig((_req, res) => setTimeout(() => res.end('slow'), 1600), {
+    gracePeriodMs: 60_000,
+    // The close hook waits for an extension sent while it runs.
+    close: async () => {
+      const from = manager!.messages.length;
+      await manager!.waitFor('EXTEND_TIMEOUT_USEC', { from });
+      extendsDuringClose++;
+    },
+  });
+  manager = r.manager;
   try {
     const slow = get(r.port, '/', new Agent({ keepAlive: true }));
+    await r.manager.waitFor('READY');
     await sleep(100);
-    await r.lifecycle.shutdown();
+    const stopping = r.lifecycle.shutdown();
+    // The first extension goes out with the start of the stop, not a tick later.
+    const first = await r.manager.waitFor('EXTEND_TIMEOUT_USEC', { timeoutMs: 900 });
     await slow;
+    await stopping;
+    assert.equal(extendsDuringClose, 1);
     const extensions = r.manager.valuesOf('EXTEND_TIMEOUT_USEC').map(Number);
-    assert.ok(extensions.length >= 1, JSON.stringify(r.manager.messages.map((m) => m.fields)));
-    assert.ok(extensions.every((usec) => usec > 10_000_000 && usec <= 15_000_000), String(extensions));
+    // grace 60 s + close allowance 10 s + margin 5 s, counting down
+    assert.ok(Number(first.fields.EXTEND_TIMEOUT_USEC) > 70_000_000 && Number(first.fields.EXTEND_TIMEOUT_USEC) <= 75_000_000, String(first.fields.EXTEND_TIMEOUT_USEC));
+    assert.ok(extensions.every((usec) => usec > 65_000_000 && usec <= 75_000_000), String(extensions));
     assert.ok(r.manager.valuesOf('STATUS').includes('draining (1 connections, 1 requests)'));
+    // Nothing extends after STATUS=drained.
+    const drained = indexOf(r.manager, (f) => f.STATUS === 'drained');
+    assert.ok(r.manager.messages.slice(drained).every((m) => !('EXTEND_TIMEOUT_USEC' in m.fields)));
   } finally {
     r.close();
   }
@@ -269,4 +289,58 @@ test('success: a client seen replying slower than the linger keeps its connectio
     agent.destroy();
     r.close();
   }
+});
+
+test('success: during shutdownDelayMs readiness answers 503 and STATUS says stopping while new connections are still served; then the drain', { timeout: 20_000 }, async () => {
+  const r = await rig((_req, res) => res.end('ok'), { shutdownDelayMs: 60_000 });
+  try {
+    const stopping = r.lifecycle.shutdown('SIGTERM');
+    await r.manager.waitFor('STOPPING');
+    assert.deepEqual(r.lifecycle.readiness(), { statusCode: 503, state: 'draining' });
+    assert.equal(r.lifecycle.signal.aborted, true);
+    assert.match(r.manager.valuesOf('STATUS').at(-1)!, /^stopping: accepting for 60000 ms more \(shutdownDelayMs\)/);
+    // A new connection is accepted and served normally (no Connection: close yet).
+    const reply = await get(r.port, '/', new Agent({ keepAlive: false }));
+    assert.equal(reply.status, 200);
+    assert.equal(r.server.listening, true);
+    assert.equal(r.manager.valuesOf('STATUS').includes('draining'), false);
+    void stopping;
+  } finally {
+    r.close();
+  }
+});
+
+test('success: the delay ends in the usual drain: listeners closed, STATUS=draining, drained', { timeout: 20_000 }, async () => {
+  const r = await rig((_req, res) => res.end('ok'), { shutdownDelayMs: 50 });
+  try {
+    await r.lifecycle.shutdown('SIGTERM');
+    assert.equal(r.server.listening, false);
+    const statuses = r.manager.valuesOf('STATUS');
+    assert.ok(statuses.indexOf('draining') > statuses.findIndex((s) => s.startsWith('stopping')), statuses.join(' | '));
+    assert.equal(statuses.at(-1), 'drained');
+  } finally {
+    r.close();
+  }
+});
+
+test('success: the logger gets the lifecycle messages with NODE_SYSTEMD_EVENT, and a bad logger is refused', { timeout: 20_000 }, async () => {
+  const entries: Array<[string, string, Record<string, unknown> | undefined]> = [];
+  const record = (level: string) => (message: string, fields?: Record<string, unknown>) => void entries.push([level, message, fields]);
+  const r = await rig(() => {
+    // never answers: the grace period forces the drain
+  }, { gracePeriodMs: 200, logger: { info: record('info'), warn: record('warn'), error: record('error') }, close: () => { throw new Error('pool gone'); } });
+  try {
+    const hung = get(r.port, '/', new Agent({ keepAlive: true })).catch(() => undefined);
+    await sleep(50);
+    await r.lifecycle.shutdown();
+    await hung;
+    const events = entries.map(([level, , fields]) => `${level}:${String(fields?.NODE_SYSTEMD_EVENT)}`);
+    assert.deepEqual(events, ['info:drain-started', 'warn:drain-forced', 'error:close-failed', 'info:drained']);
+    const failed = entries[2]!;
+    assert.match(failed[1], /pool gone/);
+    assert.equal((failed[2]!.err as Error).message, 'pool gone');
+  } finally {
+    r.close();
+  }
+  assert.throws(() => createLifecycle({ logger: { info() {} } as never }), (error) => isNotifyError(error, 'ERR_NOTIFY_INVALID_OPTION') && /info\(\), warn\(\) and error\(\)/.test((error as Error).message));
 });

@@ -75,7 +75,6 @@ test('success: a healthy check (sync or async) lets every ping through', async (
 for (const [label, healthCheck, reason] of [
   ['returns false', () => false, 'unhealthy'],
   ['resolves false', async () => false, 'unhealthy'],
-  ['returns a non-boolean', () => 'yes' as unknown as boolean, 'unhealthy'],
   ['throws', () => { throw new Error('db down'); }, 'health-check-threw'],
   ['rejects', async () => { throw new Error('db down'); }, 'health-check-threw'],
   ['hangs past its timeout', () => new Promise<boolean>(() => {}), 'health-check-timeout'],
@@ -89,7 +88,28 @@ for (const [label, healthCheck, reason] of [
       manager.drainQueue();
       assert.equal(pings(manager).length, 0, 'no WATCHDOG=1 while unhealthy');
       assert.equal(manager.messages.length, 0, 'and nothing else either (skip mode)');
-      if (reason !== 'unhealthy') assert.ok(errors.length > 0 && /health check/.test(errors[0]!.message));
+      // Reported once with the reason, not on every withheld ping (rate-limited).
+      assert.equal(errors.length, 1, errors.map((e) => e.message).join('; '));
+      assert.match(errors[0]!.message, { unhealthy: /returned false/, 'health-check-threw': /threw: db down/, 'health-check-timeout': /did not answer within 30 ms/ }[reason]);
+      assert.equal((errors[0] as Error & { reason?: string }).reason, reason);
+    });
+  });
+}
+
+for (const [label, healthCheck] of [
+  ['resolves undefined (async () => {})', async () => {}],
+  ['returns undefined', () => undefined],
+  ['resolves a non-boolean', async () => 'ok'],
+  ['returns true', () => true],
+] as const) {
+  test(`success: a health check that ${label} is healthy: every ping goes out`, async () => {
+    const errors: Error[] = [];
+    await withWatchdog({ healthCheck, onError: (e) => errors.push(e) }, async (dog, manager) => {
+      let skipped = 0;
+      dog.on('skip', () => skipped++);
+      while (pings(manager).length < 3) await once(dog, 'ping');
+      assert.equal(skipped, 0);
+      assert.deepEqual(errors, []);
     });
   });
 }

@@ -14,12 +14,15 @@ import { checkOptions, type LifecycleOptions, type ResolvedOptions } from './opt
 import { ReloadRunner } from './reload.js';
 import { ServerSet } from './servers.js';
 import { installSignalHandlers, type LifecycleSignal } from './signals.js';
-import { StatusReporter } from './status.js';
+import { StatusReporter, formatCounts } from './status.js';
+import { ExitPolicy } from './exit.js';
+import { asError, createLog, type Log } from './log.js';
+import { UnhealthyError } from '../watchdog.js';
 import { DEFAULT_FD_NAME } from '../defaults.js';
 import { reportNativeOnce } from '../native.js';
 
-/** After a signal, how long past the grace period the close hooks may take before the process exits anyway. */
-const BACKSTOP_MS = 10_000;
+/** How long past the grace period the close hook may take before the process exits anyway (after a signal). */
+const CLOSE_ALLOWANCE_MS = 10_000;
 
 export type LifecycleState = 'starting' | 'ready' | 'reloading' | 'draining' | 'drained';
 
@@ -45,21 +48,31 @@ export class Lifecycle extends EventEmitter {
   private finishing: Promise<void> | undefined;
   private shuttingDown: Promise<void> | undefined;
   private wasForced = false;
+  private readonly log: Log;
+  private readonly exitPolicy: ExitPolicy;
+  private readonly abort = new AbortController();
+  /** When the lifecycle ends the process at the latest (backstop), once the stop began. */
+  private deadline = 0;
+  private delaying = false;
 
   constructor(options: LifecycleOptions = {}) {
     super();
     this.options = checkOptions(options);
     this.servers = new ServerSet(this.options.idleLingerMs, () => this.draining !== undefined);
     this.notifier = options.notifier ?? defaultNotifier();
-    const report = reportNativeOnce(this.notifier.supervised, (error) => this.options.onError(error));
-    this.status = new StatusReporter(this.notifier, this.options, report);
+    this.log = createLog(this.options.logger, this.options.onError);
+    const report = reportNativeOnce(this.notifier.supervised, (error: Error): void => this.log('error', 'notify-failed', `A notification to systemd failed: ${error.message}`, error));
+    this.exitPolicy = new ExitPolicy({ ...this.options, realExit: options.exitProcess === undefined }, this.log);
+    this.status = new StatusReporter(this.notifier, report);
     if (this.options.reload) this.reloader = new ReloadRunner(this.notifier, this.options.reload, () => this.servers.describe(), report);
     if (this.options.handleSignals) {
       const signals: LifecycleSignal[] = this.reloader ? ['SIGTERM', 'SIGINT', 'SIGHUP'] : ['SIGTERM', 'SIGINT'];
-      this.removeSignalHandlers = installSignalHandlers(signals, (signal, onlyListener) => this.onSignal(signal, onlyListener));
+      this.removeSignalHandlers = installSignalHandlers(signals, (signal, others) => this.onSignal(signal, others));
     }
     if (this.options.watchdog !== false) {
-      const watchdogOptions: WatchdogOptions = { ...this.options.watchdog, notifier: this.notifier, onError: report };
+      const onError = (error: Error): void =>
+        error instanceof UnhealthyError ? this.log('error', 'unhealthy', error.message, error) : report(error);
+      const watchdogOptions: WatchdogOptions = { ...this.options.watchdog, notifier: this.notifier, onError };
       if (options.healthCheck) watchdogOptions.healthCheck = options.healthCheck;
       this.watchdog = startWatchdog(watchdogOptions);
     }
@@ -74,7 +87,16 @@ export class Lifecycle extends EventEmitter {
     return this.wasForced;
   }
 
-  /** True while the service should get traffic (ready or reloading); false while starting and from the drain on. */
+  /**
+   * Aborted when the stop begins (the shutdown delay, else the drain): end
+   * long-lived responses (SSE, long polls) on it, so they finish inside the
+   * grace period and the drain stays clean (exit 0).
+   */
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** True while the service should get traffic (ready or reloading); false while starting and from the stop on (shutdown delay included). */
   isAcceptingTraffic(): boolean {
     return this.currentState === 'ready' || this.currentState === 'reloading';
   }
@@ -180,34 +202,63 @@ export class Lifecycle extends EventEmitter {
     this.servers.detach();
   }
 
+  /** Fixes the deadline and starts STATUS=/EXTEND_TIMEOUT_USEC= for the whole stop, delay and close hook included. */
+  private beginStop(delayMs: number): void {
+    if (this.deadline !== 0) return;
+    this.deadline = Date.now() + delayMs + this.options.gracePeriodMs + CLOSE_ALLOWANCE_MS;
+    this.status.start(this.deadline, () => (this.delaying ? undefined : this.draining ? formatCounts(this.servers.counts()) : undefined));
+  }
+
   private async runShutdown(reason: string): Promise<void> {
-    await this.drain(reason);
+    const delayMs = this.options.shutdownDelayMs;
+    this.beginStop(delayMs);
+    if (delayMs > 0 && !this.draining) await this.delay(delayMs, reason);
+    const result = await this.drain(reason);
     if (this.options.close) {
       try {
         await this.options.close();
       } catch (error) {
-        this.options.onError(error instanceof Error ? error : new Error(String(error)));
+        this.log('error', 'close-failed', `The close hook failed: ${asError(error).message}`, asError(error));
       }
     }
     await this.markDrained();
+    this.log('info', 'drained', result.forced ? 'Drained (forced after the grace period).' : 'Drained.');
+  }
+
+  /** Readiness says draining and the listeners keep accepting, so that a load balancer sees the 503 before the port closes. */
+  private async delay(delayMs: number, reason: string): Promise<void> {
+    this.delaying = true;
+    this.setState('draining');
+    this.abort.abort();
+    this.log('info', 'shutdown-delay', `Stopping (${reason}): still accepting for ${delayMs} ms while readiness answers 503, then draining.`);
+    const line = `stopping: accepting for ${delayMs} ms more (shutdownDelayMs) before the drain`;
+    this.status.sent(line);
+    void this.status.send(() => this.notifier.notify([[STOPPING, '1'], [STATUS, line]]));
+    await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+    this.delaying = false;
   }
 
   private async runDrain(reason: string): Promise<DrainResult> {
     this.setState('draining');
     this.emit('draining', reason);
+    this.abort.abort();
     // The listeners close synchronously, before STOPPING=1 goes out: whoever
     // learns of the stop finds the port closed (or queued in systemd's socket).
     const drained = drainServers(this.servers.all, this.options.gracePeriodMs);
-    this.status.startDraining(() => this.servers.counts());
+    const { connections, requests } = this.servers.counts();
+    this.log('info', 'drain-started', `Draining (${reason}): listeners closed, ${connections} connections and ${requests} requests open, grace period ${this.options.gracePeriodMs} ms.`);
+    this.beginStop(0);
+    this.status.sent('draining');
     await this.status.send(() => this.notifier.notify([[STOPPING, '1'], [STATUS, 'draining']]));
     const result = await drained;
-    this.status.stop();
+    if (result.forced) this.log('warn', 'drain-forced', `The grace period (${this.options.gracePeriodMs} ms) ran out: open connections were destroyed.`);
     this.wasForced = result.forced;
     return result;
   }
 
   private async runFinish(): Promise<void> {
     const result = await this.drain();
+    this.status.stop();
     await this.status.send(() => this.notifier.status(result.forced ? 'drained (forced after the grace period)' : 'drained'));
     try {
       await barrier(this.notifier, this.options.barrierTimeoutMs);
@@ -219,21 +270,18 @@ export class Lifecycle extends EventEmitter {
     this.emit('drained', result);
   }
 
-  private onSignal(signal: LifecycleSignal, onlyListener: boolean): void {
+  private onSignal(signal: LifecycleSignal, otherListeners: number): void {
     if (signal === 'SIGHUP') {
-      void this.reload().catch((error: Error) => this.options.onError(error));
+      void this.reload().catch((error: Error) => this.log('error', 'reload-failed', `Reload failed: ${error.message}`, error));
       return;
     }
-    // A second SIGTERM finds the shutdown running and changes nothing.
-    if (this.shuttingDown) return;
-    const exit = onlyListener && this.options.exit ? this.options.exitProcess : undefined;
-    // The grace period bounds the servers; this bounds the app's own close hooks.
-    const backstop = exit ? setTimeout(() => exit(this.options.forcedExitCode), this.options.gracePeriodMs + BACKSTOP_MS) : undefined;
-    void this.shutdown(signal).then(() => {
-      clearTimeout(backstop);
-      this.dispose();
-      exit?.(this.wasForced ? this.options.forcedExitCode : 0);
-    });
+    this.exitPolicy.onSignal(
+      signal,
+      otherListeners,
+      () => this.shutdown(signal).then(() => ({ forced: this.wasForced })),
+      () => this.deadline,
+      () => this.dispose(),
+    );
   }
 
   private setState(state: LifecycleState): void {

@@ -1,9 +1,9 @@
 import type { Notifier } from '../notifier.js';
 import { EXTEND_TIMEOUT_USEC, STATUS, type FieldValue } from '../protocol.js';
 
-/** Margin asked for on top of the remaining grace period, for the final messages and the exit. */
+/** Asked for beyond the library's own deadline, so that systemd's stop timeout never fires first. */
 const EXTEND_MARGIN_MS = 5000;
-/** STATUS= while draining is updated at most this often (systemctl status needs no more). */
+/** STATUS= and EXTEND_TIMEOUT_USEC= while stopping, at most this often (systemctl status needs no more). */
 const TICK_MS = 1000;
 
 export interface Counts {
@@ -12,19 +12,20 @@ export interface Counts {
 }
 
 /**
- * The drain's progress for systemd: STATUS=draining (N connections, M requests)
- * at most once a second and only when it changed, and EXTEND_TIMEOUT_USEC= while
- * the grace period reaches past the unit's stop timeout. Notification failures go
- * to `report`; they never hold up the drain.
+ * The stop's progress for systemd, from the first signal to STATUS=drained:
+ * STATUS= (draining (N connections, M requests)) at most once a second and only
+ * when it changed, and EXTEND_TIMEOUT_USEC= every second reaching past the
+ * lifecycle's own deadline (grace period plus the close allowance), whatever
+ * TimeoutStopSec= says. (A unit whose deadline is later anyway is not shortened:
+ * systemd only ever extends.) Notification failures go to `report`; they never
+ * hold up the drain.
  */
 export class StatusReporter {
   private timer: NodeJS.Timeout | undefined;
   private last = '';
-  private deadline = 0;
 
   constructor(
     private readonly notifier: Notifier,
-    private readonly options: { gracePeriodMs: number; stopTimeoutMs: number },
     private readonly report: (error: Error) => void,
   ) {}
 
@@ -37,40 +38,35 @@ export class StatusReporter {
     }
   }
 
-  startDraining(counts: () => Counts): void {
-    // The first datagram said just "draining"; the first tick adds the counts.
-    this.last = 'draining';
-    this.deadline = Date.now() + this.options.gracePeriodMs;
+  /** `line()` gives the current STATUS= (undefined: leave it); `deadline` is when the lifecycle ends the process at the latest. */
+  start(deadline: number, line: () => string | undefined): void {
+    if (this.timer || !this.notifier.supervised) return;
     const tick = (): void => {
+      if (!this.timer) return;
       const fields: Array<[string, FieldValue]> = [];
-      const line = format(counts());
-      if (line !== this.last) fields.push([STATUS, line]);
-      this.last = line;
-      const extend = this.extension();
-      if (extend !== undefined) fields.push([EXTEND_TIMEOUT_USEC, BigInt(extend) * 1000n]);
-      if (fields.length > 0) void this.send(() => this.notifier.notify(fields));
+      const status = line();
+      if (status !== undefined && status !== this.last) fields.push([STATUS, status]);
+      if (status !== undefined) this.last = status;
+      fields.push([EXTEND_TIMEOUT_USEC, BigInt(Math.max(0, deadline - Date.now()) + EXTEND_MARGIN_MS) * 1000n]);
+      void this.send(() => this.notifier.notify(fields));
     };
-    if (this.needsExtension()) setImmediate(tick);
+    // At once: TimeoutStopSec= may be shorter than the first tick.
+    setImmediate(tick);
     this.timer = setInterval(tick, TICK_MS);
     this.timer.unref();
+  }
+
+  /** Remembers a STATUS= sent elsewhere, so that the next tick does not repeat it. */
+  sent(status: string): void {
+    this.last = status;
   }
 
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
   }
-
-  private needsExtension(): boolean {
-    return this.options.gracePeriodMs + EXTEND_MARGIN_MS > this.options.stopTimeoutMs;
-  }
-
-  /** ms to ask for: systemd waits that long for the next message before its stop timeout applies again. */
-  private extension(): number | undefined {
-    if (!this.needsExtension()) return undefined;
-    return Math.max(0, this.deadline - Date.now()) + EXTEND_MARGIN_MS;
-  }
 }
 
-function format(counts: Counts): string {
+export function formatCounts(counts: Counts): string {
   return `draining (${counts.connections} connections, ${counts.requests} requests)`;
 }

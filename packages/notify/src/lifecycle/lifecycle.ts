@@ -233,7 +233,7 @@ export class Lifecycle extends EventEmitter {
     this.log('info', 'shutdown-delay', `Stopping (${reason}): still accepting for ${delayMs} ms while readiness answers 503, then draining.`);
     const line = `stopping: accepting for ${delayMs} ms more (shutdownDelayMs) before the drain`;
     this.status.sent(line);
-    void this.status.send(() => this.notifier.notify([[STOPPING, '1'], [STATUS, line]]));
+    void this.status.send(() => this.notifier.notify([[STOPPING, '1'], [STATUS, line], this.status.extension()]));
     await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
     this.delaying = false;
   }
@@ -249,7 +249,7 @@ export class Lifecycle extends EventEmitter {
     this.log('info', 'drain-started', `Draining (${reason}): listeners closed, ${connections} connections and ${requests} requests open, grace period ${this.options.gracePeriodMs} ms.`);
     this.beginStop(0);
     this.status.sent('draining');
-    await this.status.send(() => this.notifier.notify([[STOPPING, '1'], [STATUS, 'draining']]));
+    await this.status.send(() => this.notifier.notify([[STOPPING, '1'], [STATUS, 'draining'], this.status.extension()]));
     const result = await drained;
     if (result.forced) this.log('warn', 'drain-forced', `The grace period (${this.options.gracePeriodMs} ms) ran out: open connections were destroyed.`);
     this.wasForced = result.forced;

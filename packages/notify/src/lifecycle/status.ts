@@ -23,6 +23,7 @@ export interface Counts {
 export class StatusReporter {
   private timer: NodeJS.Timeout | undefined;
   private last = '';
+  private deadline = 0;
 
   constructor(
     private readonly notifier: Notifier,
@@ -41,19 +42,24 @@ export class StatusReporter {
   /** `line()` gives the current STATUS= (undefined: leave it); `deadline` is when the lifecycle ends the process at the latest. */
   start(deadline: number, line: () => string | undefined): void {
     if (this.timer || !this.notifier.supervised) return;
+    this.deadline = deadline;
     const tick = (): void => {
-      if (!this.timer) return;
       const fields: Array<[string, FieldValue]> = [];
       const status = line();
       if (status !== undefined && status !== this.last) fields.push([STATUS, status]);
       if (status !== undefined) this.last = status;
-      fields.push([EXTEND_TIMEOUT_USEC, BigInt(Math.max(0, deadline - Date.now()) + EXTEND_MARGIN_MS) * 1000n]);
-      void this.send(() => this.notifier.notify(fields));
+      void this.send(() => this.notifier.notify([...fields, this.extension()]));
     };
-    // At once: TimeoutStopSec= may be shorter than the first tick.
-    setImmediate(tick);
     this.timer = setInterval(tick, TICK_MS);
     this.timer.unref();
+  }
+
+  /**
+   * EXTEND_TIMEOUT_USEC= up to the deadline plus the margin. The stop's first
+   * datagram carries it too: TimeoutStopSec= may be shorter than the first tick.
+   */
+  extension(): [string, FieldValue] {
+    return [EXTEND_TIMEOUT_USEC, BigInt(Math.max(0, this.deadline - Date.now()) + EXTEND_MARGIN_MS) * 1000n];
   }
 
   /** Remembers a STATUS= sent elsewhere, so that the next tick does not repeat it. */

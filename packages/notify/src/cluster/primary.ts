@@ -79,9 +79,9 @@ export class Cluster extends EventEmitter {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: resolvePath(this.options.worker), args: [...this.options.args], execArgv: [...this.options.execArgv] });
     if (this.options.handleSignals) {
-      this.removeSignalHandlers = installSignalHandlers(['SIGTERM', 'SIGINT', 'SIGHUP'], (signal, onlyListener) => {
+      this.removeSignalHandlers = installSignalHandlers(['SIGTERM', 'SIGINT', 'SIGHUP'], (signal, otherListeners) => {
         if (signal === 'SIGHUP') void this.reload();
-        else void this.stopBySignal(onlyListener);
+        else void this.stopBySignal(otherListeners === 0);
       });
     }
     this.watchdog = startWatchdog({ notifier: this.notifier, healthCheck: () => this.canPing(), onError: (error) => this.log(error.message) });

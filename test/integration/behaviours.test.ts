@@ -3,9 +3,23 @@
 // signals, SIGHUP reload, and a streaming response caught by SIGTERM.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FRAMEWORKS, lifecycleOrder, startApp, startLoadClient, type Framework } from './harness.js';
+import { get } from 'node:http';
+import { FRAMEWORKS, lifecycleOrder, startApp, startLoadClient, type Framework, type Target } from './harness.js';
 
 const selected = (process.env.NSD_FRAMEWORKS?.split(',') as Framework[] | undefined) ?? FRAMEWORKS;
+/** One GET on a fresh connection: status and body. */
+function fetchPath(target: Target, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const where = 'port' in target ? { host: '127.0.0.1', port: target.port } : { socketPath: target.path };
+    get({ ...where, path, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
 const has = (fields: Readonly<Record<string, string>>[], key: string, value?: string): boolean =>
   fields.some((f) => key in f && (value === undefined || f[key] === value));
 
@@ -90,6 +104,24 @@ for (const framework of selected) {
       assert.equal((await app.exited).code, 0);
     } finally {
       client.stop();
+      app.stop();
+    }
+  });
+
+  test(`${framework}: during shutdownDelayMs /readyz answers 503 while new requests still succeed; /livez follows the health check`, { timeout: 30_000 }, async () => {
+    const app = await startApp(framework, 'port', { PROBES: '1', SHUTDOWN_DELAY_MS: '60000' });
+    try {
+      assert.deepEqual(await fetchPath(app.target, '/readyz'), { status: 200, body: 'ready' });
+      assert.deepEqual(await fetchPath(app.target, '/livez'), { status: 200, body: 'ok' });
+      app.child.kill('SIGTERM');
+      await app.manager.waitFor('STOPPING');
+      assert.deepEqual(await fetchPath(app.target, '/readyz'), { status: 503, body: 'draining' });
+      assert.deepEqual(await fetchPath(app.target, '/'), { status: 200, body: 'Hello World!' });
+      assert.deepEqual(await fetchPath(app.target, '/livez'), { status: 200, body: 'ok' });
+      await fetchPath(app.target, '/unhealthy');
+      assert.deepEqual(await fetchPath(app.target, '/livez'), { status: 503, body: 'unhealthy: the health check returned false' });
+      assert.match(app.manager.valuesOf('STATUS').at(-1)!, /^stopping: accepting for 60000 ms more/);
+    } finally {
       app.stop();
     }
   });

@@ -1,2 +1,2 @@
-export { serve, drainMiddleware, type ExpressServeOptions, type DrainMiddlewareOptions } from './serve.js';
+export { serve, drainMiddleware, probes, type ExpressServeOptions, type DrainMiddlewareOptions } from './serve.js';
 export type { Served } from '@node-systemd/notify';

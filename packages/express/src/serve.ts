@@ -1,5 +1,6 @@
 import type { RequestListener } from 'node:http';
-import { NotifyError, serveHttp, type Lifecycle, type Served, type ServeOptions } from '@node-systemd/notify';
+import { NotifyError, probeHandler, serveHttp, type Lifecycle, type ProbePaths, type Served, type ServeOptions } from '@node-systemd/notify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The options of serve(): where to listen, and the lifecycle's options (grace period, reload, health check, ...). */
 export type ExpressServeOptions = ServeOptions;
@@ -51,5 +52,17 @@ export function drainMiddleware(lifecycle: Lifecycle, options: DrainMiddlewareOp
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     res.setHeader('Cache-Control', 'no-store');
     res.end(state);
+  };
+}
+
+/**
+ * Answers readiness (200 while ready, 503 from SIGTERM on, shutdown delay
+ * included) and liveness (the watchdog's health check) probes: `true` for
+ * /readyz and /livez, or the paths. Put it first: `app.use(probes(lifecycle))`.
+ */
+export function probes(lifecycle: Lifecycle, paths: boolean | ProbePaths = true): (req: IncomingMessage, res: ServerResponse, next: Next) => void {
+  const answer = probeHandler(lifecycle, paths);
+  return (req, res, next) => {
+    if (!answer(req, res)) next();
   };
 }

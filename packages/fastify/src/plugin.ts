@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyListenOptions, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Server } from 'node:net';
 import {
   NotifyError,
   adoptPassedSocket,
   createLifecycle,
+  probeHandler,
   resolveListen,
   socketPathOf,
   type Lifecycle,
@@ -11,6 +13,7 @@ import {
   type LifecycleState,
   type Notifier,
   type NotifyFields,
+  type ProbePaths,
 } from '@node-systemd/notify';
 
 export interface SystemdPluginOptions extends Omit<LifecycleOptions, 'close'> {
@@ -18,6 +21,8 @@ export interface SystemdPluginOptions extends Omit<LifecycleOptions, 'close'> {
   fdName?: string;
   /** Attach to this lifecycle instead of creating one (the other lifecycle options are then ignored). */
   lifecycle?: Lifecycle;
+  /** Readiness and liveness routes: true for GET /readyz and /livez, or the paths. Default off. */
+  probes?: boolean | ProbePaths;
 }
 
 /** Where `app.systemd.listen()` goes when systemd passed no socket named `fdName`. */
@@ -84,9 +89,23 @@ async function listenOnFd(app: FastifyInstance, fd: number): Promise<string> {
   }
 }
 
+/**
+ * The servers Fastify listens on besides app.server (one per further address
+ * of the host). Fastify keeps them in an internal array (4.x and 5.x); none
+ * when it is missing.
+ */
+function secondaryServers(app: FastifyInstance): Server[] {
+  for (let target: object | null = app; target; target = Object.getPrototypeOf(target)) {
+    const key = Object.getOwnPropertySymbols(target).find((symbol) => symbol.description === 'fastify.serverBindings');
+    const servers = key ? (target as Record<symbol, unknown>)[key] : undefined;
+    if (Array.isArray(servers)) return servers.filter((server): server is Server => typeof (server as Server | null)?.close === 'function');
+  }
+  return [];
+}
+
 const plugin: FastifyPluginAsync<SystemdPluginOptions> = async (app, options) => {
   checkOptions(options);
-  const { fdName = 'http', lifecycle: given, ...lifecycleOptions } = options;
+  const { fdName = 'http', lifecycle: given, probes, ...lifecycleOptions } = options;
   let closeStarted = false;
   let markClosed!: () => void;
   const closed = new Promise<void>((resolve) => (markClosed = resolve));
@@ -106,6 +125,9 @@ const plugin: FastifyPluginAsync<SystemdPluginOptions> = async (app, options) =>
   adoptPassedSocket(app.server);
 
   app.addHook('onListen', async () => {
+    // Without a host (or with "localhost") Fastify also listens on a server per
+    // further address (IPv4 and IPv6): each is drained like the main one.
+    for (const server of secondaryServers(app)) lifecycle.addServer(server);
     await lifecycle.storeListener(app.server, fdName);
     await lifecycle.ready();
   });
@@ -122,6 +144,19 @@ const plugin: FastifyPluginAsync<SystemdPluginOptions> = async (app, options) =>
     if (!given) lifecycle.dispose();
     markClosed();
   });
+
+  if (probes) {
+    const answer = probeHandler(lifecycle, probes);
+    const paths = probes === true ? {} : probes;
+    for (const path of [paths.readinessPath ?? '/readyz', paths.livenessPath ?? '/livez']) {
+      if (path === false) continue;
+      // Answered on the raw response by the core, the same on every framework.
+      app.get(path, { logLevel: 'warn' }, (request, reply) => {
+        reply.hijack();
+        answer(request.raw, reply.raw);
+      });
+    }
+  }
 
   const notifier = lifecycle.notifier;
   const systemd: FastifySystemd = {

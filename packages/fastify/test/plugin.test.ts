@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import dns from 'node:dns';
 import Fastify from 'fastify';
 import { Notifier } from '@node-systemd/notify';
 import { FakeNotifyManager } from '@node-systemd/notify/testing';
@@ -153,6 +154,43 @@ test('failure: an onClose hook that throws is reported and the shutdown still en
     assert.deepEqual(errors.map((error) => error.message), ['the database pool would not close']);
     assert.equal(manager.valuesOf('STATUS').at(-1), 'drained');
   } finally {
+    notifier.close();
+    manager.close();
+  }
+});
+
+test('success: without a host Fastify listens on IPv4 and IPv6 localhost; both servers are drained (Connection: close in flight on each), READY names both', { timeout: 20_000 }, async () => {
+  // Debian's /etc/hosts lists "::1 localhost" too; this machine's may not, so the
+  // resolver answers as such a host would (Fastify asks dns.lookup for every address).
+  const lookup = dns.lookup;
+  (dns as { lookup: unknown }).lookup = (host: string, options: unknown, callback: (error: null, addresses: unknown) => void) =>
+    host === 'localhost' && typeof callback === 'function'
+      ? callback(null, [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }])
+      : (lookup as (...args: unknown[]) => void)(host, options, callback);
+  const { manager, notifier, app } = await setup();
+  try {
+    await app.listen({ port: 0 });
+    const ready = await manager.waitFor('READY');
+    const { port } = app.server.address() as AddressInfo;
+    assert.match(ready.fields.STATUS!, /127\.0\.0\.1:\d+/);
+    assert.match(ready.fields.STATUS!, /\[::1\]:\d+/);
+    const slow = (host: string) =>
+      new Promise<{ connection: string | undefined; body: string }>((resolve, reject) =>
+        request({ host, port, path: '/slow', agent: new Agent({ keepAlive: true }) }, async (res) => {
+          let body = '';
+          for await (const chunk of res) body += String(chunk);
+          resolve({ connection: res.headers.connection, body });
+        }).on('error', reject).end(),
+      );
+    const v4 = slow('127.0.0.1');
+    const v6 = slow('::1');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await app.systemd.shutdown();
+    assert.deepEqual(await Promise.all([v4, v6]), [{ connection: 'close', body: 'slow' }, { connection: 'close', body: 'slow' }]);
+    assert.equal(app.systemd.lifecycle.forced, false);
+  } finally {
+    (dns as { lookup: unknown }).lookup = lookup;
+    await app.close();
     notifier.close();
     manager.close();
   }

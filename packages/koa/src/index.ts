@@ -1,2 +1,2 @@
-export { serve, type KoaServeOptions } from './serve.js';
+export { serve, probes, type KoaServeOptions } from './serve.js';
 export type { Served } from '@node-systemd/notify';

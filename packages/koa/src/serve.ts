@@ -1,5 +1,6 @@
 import type { RequestListener } from 'node:http';
-import { NotifyError, serveHttp, type Served, type ServeOptions } from '@node-systemd/notify';
+import { NotifyError, probeHandler, serveHttp, type Lifecycle, type ProbePaths, type Served, type ServeOptions } from '@node-systemd/notify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The options of serve(): where to listen, and the lifecycle's options (grace period, reload, health check, ...). */
 export type KoaServeOptions = ServeOptions;
@@ -20,4 +21,27 @@ export function serve(app: KoaLike, options: KoaServeOptions = {}): Served {
     throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `serve() needs a Koa app (an object with callback()), got ${app === null ? 'null' : typeof app}.`);
   }
   return serveHttp(app.callback(), options);
+}
+
+/** What probes() needs of Koa's context. */
+interface ProbeContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  respond?: boolean;
+}
+
+/**
+ * Koa middleware answering readiness (200 while ready, 503 from SIGTERM on,
+ * shutdown delay included) and liveness (the watchdog's health check) probes:
+ * `true` for /readyz and /livez, or the paths. Put it first:
+ * `app.use(probes(lifecycle))`.
+ */
+export function probes(lifecycle: Lifecycle, paths: boolean | ProbePaths = true): (ctx: ProbeContext, next: () => Promise<unknown>) => Promise<unknown> {
+  const answer = probeHandler(lifecycle, paths);
+  return async (ctx, next) => {
+    if (!answer(ctx.req, ctx.res)) return next();
+    // Answered on the raw response: Koa must not write it again.
+    ctx.respond = false;
+    return undefined;
+  };
 }

@@ -159,30 +159,38 @@ class WatchdogTimer extends EventEmitter implements Watchdog {
     this.report(error);
   }
 
-  private async runHealthCheck(): Promise<UnhealthyError | undefined> {
-    const check = this.options.healthCheck;
-    if (!check) return undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.checkTimeoutMs);
-      timer.unref();
-    });
-    try {
-      const result = await Promise.race([Promise.resolve().then(check), timeout]);
-      if (result === 'timeout') {
-        return new UnhealthyError('health-check-timeout', `Watchdog ping withheld: the health check did not answer within ${this.checkTimeoutMs} ms.`);
-      }
-      return result === false ? new UnhealthyError('unhealthy', 'Watchdog ping withheld: the health check returned false.') : undefined;
-    } catch (error) {
-      return new UnhealthyError('health-check-threw', `Watchdog ping withheld: the health check threw: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-    } finally {
-      clearTimeout(timer);
-    }
+  private runHealthCheck(): Promise<UnhealthyError | undefined> {
+    return checkHealth(this.options.healthCheck, this.checkTimeoutMs);
   }
 
   private report(error: Error): void {
     if (this.options.onError) this.options.onError(error);
     else process.emitWarning(error.message, { code: 'NODE_SYSTEMD_WATCHDOG' });
+  }
+}
+
+/**
+ * Runs a health check once: undefined when healthy (anything but `false`), else
+ * why not (false, a throw, no answer within `timeoutMs`). Shared by the watchdog
+ * and the liveness probe, so both judge alike.
+ */
+export async function checkHealth(check: (() => unknown) | undefined, timeoutMs: number): Promise<UnhealthyError | undefined> {
+  if (!check) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    timer.unref();
+  });
+  try {
+    const result = await Promise.race([Promise.resolve().then(check), timeout]);
+    if (result === 'timeout') {
+      return new UnhealthyError('health-check-timeout', `Watchdog ping withheld: the health check did not answer within ${timeoutMs} ms.`);
+    }
+    return result === false ? new UnhealthyError('unhealthy', 'Watchdog ping withheld: the health check returned false.') : undefined;
+  } catch (error) {
+    return new UnhealthyError('health-check-threw', `Watchdog ping withheld: the health check threw: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -5,3 +5,4 @@ export type { DrainResult } from './drain.js';
 export { describeServer, resolveListen, socketPathOf } from './listen.js';
 export type { LifecycleSignal } from './signals.js';
 export { serveHttp, type ServeOptions, type Served } from './serve.js';
+export { probeHandler, type ProbePaths } from './probes.js';

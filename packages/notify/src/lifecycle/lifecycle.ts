@@ -17,7 +17,7 @@ import { installSignalHandlers, type LifecycleSignal } from './signals.js';
 import { StatusReporter, formatCounts } from './status.js';
 import { ExitPolicy } from './exit.js';
 import { asError, createLog, type Log } from './log.js';
-import { UnhealthyError } from '../watchdog.js';
+import { UnhealthyError, checkHealth } from '../watchdog.js';
 import { DEFAULT_FD_NAME } from '../defaults.js';
 import { reportNativeOnce } from '../native.js';
 
@@ -99,6 +99,17 @@ export class Lifecycle extends EventEmitter {
   /** True while the service should get traffic (ready or reloading); false while starting and from the stop on (shutdown delay included). */
   isAcceptingTraffic(): boolean {
     return this.currentState === 'ready' || this.currentState === 'reloading';
+  }
+
+  /**
+   * For liveness probes: the watchdog's health check, run now (timeout:
+   * watchdog.healthCheckTimeoutMs, default 5 s). 200 while it passes, even
+   * during the drain (a draining process is alive); 503 with the reason.
+   */
+  async liveness(): Promise<{ statusCode: 200 | 503; reason?: string }> {
+    const watchdog = this.options.watchdog === false ? {} : this.options.watchdog ?? {};
+    const unhealthy = await checkHealth(this.options.healthCheck, watchdog.healthCheckTimeoutMs ?? 5000);
+    return unhealthy ? { statusCode: 503, reason: unhealthy.reason } : { statusCode: 200 };
   }
 
   /** For readiness routes: 200 while accepting traffic, 503 otherwise, with the state as body. */

@@ -2,46 +2,34 @@ import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse, Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 
-/** What the drain knows of one HTTP/1 connection. */
+/** What the drain knows of one HTTP/1 connection, from the moment the drain began. */
 export interface SocketState {
   readonly socket: Socket;
-  /** Requests received on this socket whose response has not closed yet. */
-  requests: number;
-  /** The latest of them, to mark with Connection: close when the drain starts. */
-  current: ServerResponse | undefined;
-  /** When the socket last became idle (Date.now()). */
-  idleSince: number;
+  readonly tracker: { settle(state: SocketState): void };
+  /** The response the drain marked `Connection: close` (the last one on the socket). */
+  marked: ServerResponse | undefined;
   lingerTimer: NodeJS.Timeout | undefined;
-  /** The longest this client took from a response to its next request (back-to-back traffic only). */
-  slowestReplyMs: number;
-  /** At least one response went out: the next request's delay is a reply time. */
-  served: boolean;
 }
 
-/** Gaps up to this many lingers count as a client's reply time; longer ones are idle periods. */
-export const BACK_TO_BACK_LINGERS = 4;
+const kMarked = Symbol('node-systemd.markedClose');
 
 /**
- * Closes the socket once it has been idle for the linger, or for twice the
- * longest its client took to send a next request when that is longer (closing
- * sooner would race that request). A request arriving meanwhile cancels it.
+ * Closes the socket once it has been idle for the linger. A request arriving
+ * meanwhile cancels it (its response says close, and Node ends the socket).
  */
 export function lingerThenClose(state: SocketState, lingerMs: number): void {
   clearTimeout(state.lingerTimer);
-  const { socket, idleSince } = state;
-  const linger = Math.max(lingerMs, 2 * state.slowestReplyMs);
-  const wait = Math.max(0, linger - (Date.now() - idleSince));
+  const socket = state.socket as Socket & { _httpMessage?: unknown };
   state.lingerTimer = setTimeout(() => {
     state.lingerTimer = undefined;
     // Timers run before the loop reads sockets: after a stalled loop a request
     // may already wait in the kernel. setImmediate runs after that read.
     setImmediate(() => {
-      if (state.requests > 0 || upgraded(socket) || socket.destroyed || state.lingerTimer) return;
-      if (state.idleSince !== idleSince) return lingerThenClose(state, lingerMs);
+      if (socket._httpMessage || upgraded(socket) || socket.destroyed || state.lingerTimer) return;
       // FIN first so the client sees a clean close of an idle connection.
       socket.end(() => socket.destroy());
     });
-  }, wait);
+  }, lingerMs);
   state.lingerTimer.unref();
 }
 
@@ -52,14 +40,37 @@ export function lingerThenClose(state: SocketState, lingerMs: number): void {
  * ourselves would make Node hand over every Upgrade request, even in apps that
  * do not handle them.)
  */
-function upgraded(socket: Socket): boolean {
+export function upgraded(socket: Socket): boolean {
   return (socket as Socket & { parser?: unknown }).parser === null;
 }
 
-export function markClose(response: ServerResponse | Http2ServerResponse): void {
+/** Says `Connection: close` when the headers have not gone out yet; true when it did. */
+export function markClose(response: ServerResponse | Http2ServerResponse): boolean {
   // HTTP/2 forbids connection-specific headers; GOAWAY does that job there.
-  if (response.headersSent || 'stream' in response) return;
+  if (response.headersSent || 'stream' in response) return false;
+  const own = response.getHeader('connection');
+  if (own !== undefined) return saysClose(response as ServerResponse);
   (response as ServerResponse).setHeader('Connection', 'close');
+  (response as ServerResponse & { [kMarked]?: boolean })[kMarked] = true;
+  return true;
+}
+
+/** Takes back our `Connection: close` (a request was pipelined behind this response). */
+export function unmarkClose(response: ServerResponse): void {
+  const marked = response as ServerResponse & { [kMarked]?: boolean };
+  if (!marked[kMarked] || response.headersSent) return;
+  response.removeHeader('Connection');
+  marked[kMarked] = false;
+}
+
+/** The response said (or will say) `Connection: close`: the socket ends after it. */
+function saysClose(response: ServerResponse): boolean {
+  return /\bclose\b/i.test(String(response.getHeader('connection') ?? ''));
+}
+
+/** The socket ends after this response, for good: it said close, or the app (not the drain) made it say so. */
+export function isLast(response: ServerResponse): boolean {
+  return saysClose(response) && (response.headersSent || !(response as ServerResponse & { [kMarked]?: boolean })[kMarked]);
 }
 
 export function closeSession(session: Http2Session): void {

@@ -213,6 +213,7 @@ export class DatagramTransport {
       EACCES: 'permission denied',
       EPROTOTYPE: 'the socket there is not a datagram socket',
       EMSGSIZE: 'the message is larger than the socket accepts',
+      EAFNOSUPPORT: "AF_UNIX sockets are forbidden: the unit's RestrictAddressFamilies= must include AF_UNIX",
     };
     const explanation = hint[cause.code ?? ''] ?? cause.code;
     return new NotifyError(

@@ -1,66 +1,7 @@
 // Signals and exits, with real signals sent to a child process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { get } from 'node:http';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { FakeNotifyManager } from '../src/testing/index.js';
-
-interface Child {
-  child: ChildProcess;
-  manager: FakeNotifyManager;
-  port: number;
-  lines: string[];
-  waitLine(match: RegExp): Promise<string>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  logged(event: string): Array<{ level: string; event: string; message: string }>;
-}
-
-async function start(env: Record<string, string>): Promise<Child> {
-  const manager = await FakeNotifyManager.start();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'lifecycle-app.ts')], {
-    env: { ...process.env, ...manager.env(), NODE_OPTIONS: '', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  const waiters: Array<() => void> = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    lines.push(line);
-    for (const wake of waiters.splice(0)) wake();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const waitLine = async (match: RegExp): Promise<string> => {
-    for (;;) {
-      const found = lines.find((line) => match.test(line));
-      if (found) return found;
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited before ${match}: ${lines.join('\n')}`);
-      await Promise.race([new Promise<void>((resolve) => waiters.push(resolve)), exited]);
-    }
-  };
-  const port = Number((await waitLine(/^ready /)).split(' ')[1]);
-  const logged = (event: string) =>
-    lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { level: string; event: string; message: string }).filter((entry) => entry.event === event);
-  return { child, manager, port, lines, waitLine, exited, logged };
-}
-
-function request(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
-}
-
-async function stopped(app: Child): Promise<void> {
-  app.child.kill('SIGKILL');
-  await app.exited;
-  app.manager.close();
-}
+import { request, start, stopped } from './lifecycle-child.js';
 
 test('success: another SIGTERM listener plus a pending timer still ends in exit 0, with one warning naming the exit option', { timeout: 30_000 }, async () => {
   const app = await start({ OTHER_LISTENER: '1', PENDING_TIMER: '1', LC_OPTIONS: JSON.stringify({ gracePeriodMs: 20_000 }) });

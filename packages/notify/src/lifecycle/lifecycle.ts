@@ -20,6 +20,11 @@ import { asError, createLog, type Log } from './log.js';
 import { UnhealthyError, checkHealth } from '../watchdog.js';
 import { DEFAULT_FD_NAME } from '../defaults.js';
 import { reportNativeOnce } from '../native.js';
+import { explainNotifyFailure, findWrapper } from '../diagnostics.js';
+import { warnIfNotReady } from '../readiness.js';
+
+/** The wrapper warning is about the process: once, however many lifecycles. */
+let wrapperChecked = false;
 
 /** How long past the grace period the close hook may take before the process exits anyway (after a signal). */
 const CLOSE_ALLOWANCE_MS = 10_000;
@@ -44,6 +49,7 @@ export class Lifecycle extends EventEmitter {
   private readonly status: StatusReporter;
   private readonly reloader: ReloadRunner | undefined;
   private removeSignalHandlers: (() => void) | undefined;
+  private cancelReadyWarning: (() => void) | undefined;
   private draining: Promise<DrainResult> | undefined;
   private finishing: Promise<void> | undefined;
   private shuttingDown: Promise<void> | undefined;
@@ -61,7 +67,11 @@ export class Lifecycle extends EventEmitter {
     this.servers = new ServerSet(this.options.idleLingerMs, () => this.draining !== undefined);
     this.notifier = options.notifier ?? defaultNotifier();
     this.log = createLog(this.options.logger, this.options.onError);
-    const report = reportNativeOnce(this.notifier.supervised, (error: Error): void => this.log('error', 'notify-failed', `A notification to systemd failed: ${error.message}`, error));
+    const report = reportNativeOnce(this.notifier.supervised, (error: Error): void => {
+      const unusable = explainNotifyFailure(error);
+      if (unusable) this.log('error', 'notify-socket-unusable', unusable, error);
+      else this.log('error', 'notify-failed', `A notification to systemd failed: ${error.message}`, error);
+    });
     this.exitPolicy = new ExitPolicy({ ...this.options, realExit: options.exitProcess === undefined }, this.log);
     this.status = new StatusReporter(this.notifier, report);
     if (this.options.reload) this.reloader = new ReloadRunner(this.notifier, this.options.reload, () => this.servers.describe(), report);
@@ -69,6 +79,7 @@ export class Lifecycle extends EventEmitter {
       const signals: LifecycleSignal[] = this.reloader ? ['SIGTERM', 'SIGINT', 'SIGHUP'] : ['SIGTERM', 'SIGINT'];
       this.removeSignalHandlers = installSignalHandlers(signals, (signal, others) => this.onSignal(signal, others));
     }
+    if (this.notifier.supervised) this.startupChecks();
     if (this.options.watchdog !== false) {
       const onError = (error: Error): void =>
         error instanceof UnhealthyError ? this.log('error', 'unhealthy', error.message, error) : report(error);
@@ -206,6 +217,7 @@ export class Lifecycle extends EventEmitter {
 
   /** Removes signal handlers, stops the watchdog and the trackers. Open connections are left alone. */
   dispose(): void {
+    this.cancelReadyWarning?.();
     this.removeSignalHandlers?.();
     this.removeSignalHandlers = undefined;
     this.watchdog?.stop();
@@ -218,6 +230,19 @@ export class Lifecycle extends EventEmitter {
     if (this.deadline !== 0) return;
     this.deadline = Date.now() + delayMs + this.options.gracePeriodMs + CLOSE_ALLOWANCE_MS;
     this.status.start(this.deadline, () => (this.delaying ? undefined : this.draining ? formatCounts(this.servers.counts()) : undefined));
+  }
+
+  /**
+   * Under systemd: warn when READY=1 has not gone out 10 s after start-up
+   * (Type=notify then fails at TimeoutStartSec=), and when npm or a shell sits
+   * between systemd and node (READY=1 ignored under NotifyAccess=main).
+   */
+  private startupChecks(): void {
+    this.cancelReadyWarning = warnIfNotReady({ notifier: this.notifier, warn: (message) => this.log('warn', 'not-ready', message) });
+    if (wrapperChecked) return;
+    wrapperChecked = true;
+    const wrapper = findWrapper();
+    if (wrapper) this.log('warn', 'wrapped-start', wrapper.message);
   }
 
   private async runShutdown(reason: string): Promise<void> {

@@ -6,7 +6,6 @@ test('success: the register entry\'s defaults, each NODE_SYSTEMD_* variable read
   assert.deepEqual(registerOptions({}), {
     gracePeriodMs: 30_000,
     idleLingerMs: 250,
-    stopTimeoutMs: 90_000,
     forcedExitCode: 1,
     eventLoopMaxMs: 1000,
     fdNames: undefined,
@@ -16,7 +15,6 @@ test('success: the register entry\'s defaults, each NODE_SYSTEMD_* variable read
   const options = registerOptions({
     NODE_SYSTEMD_GRACE_MS: '5000',
     NODE_SYSTEMD_IDLE_LINGER_MS: '1000',
-    NODE_SYSTEMD_STOP_TIMEOUT_MS: '10000',
     NODE_SYSTEMD_FORCED_EXIT_CODE: '0',
     NODE_SYSTEMD_EVENT_LOOP_MAX_MS: '0',
     NODE_SYSTEMD_FDNAME: 'http, https',
@@ -26,7 +24,6 @@ test('success: the register entry\'s defaults, each NODE_SYSTEMD_* variable read
   assert.deepEqual(options, {
     gracePeriodMs: 5000,
     idleLingerMs: 1000,
-    stopTimeoutMs: 10_000,
     forcedExitCode: 0,
     eventLoopMaxMs: 0,
     fdNames: ['http', 'https'],

@@ -10,8 +10,6 @@ export interface RegisterOptions {
   gracePeriodMs: number;
   /** NODE_SYSTEMD_IDLE_LINGER_MS: while draining, an idle keep-alive connection closes after this long. */
   idleLingerMs: number;
-  /** NODE_SYSTEMD_STOP_TIMEOUT_MS: the unit's TimeoutStopSec=; a longer grace period sends EXTEND_TIMEOUT_USEC=. */
-  stopTimeoutMs: number;
   /** NODE_SYSTEMD_FORCED_EXIT_CODE: exit code after a drain that had to destroy connections. */
   forcedExitCode: number;
   /** NODE_SYSTEMD_EVENT_LOOP_MAX_MS: the watchdog withholds its ping while the event loop lags more; 0 turns the guard off. */
@@ -47,7 +45,6 @@ export function registerOptions(env: NodeJS.ProcessEnv = process.env): RegisterO
   return {
     gracePeriodMs: integer(env, 'NODE_SYSTEMD_GRACE_MS', 30_000),
     idleLingerMs: integer(env, 'NODE_SYSTEMD_IDLE_LINGER_MS', 250),
-    stopTimeoutMs: integer(env, 'NODE_SYSTEMD_STOP_TIMEOUT_MS', 90_000),
     forcedExitCode: integer(env, 'NODE_SYSTEMD_FORCED_EXIT_CODE', 1, 255),
     eventLoopMaxMs: integer(env, 'NODE_SYSTEMD_EVENT_LOOP_MAX_MS', 1000),
     fdNames: names === undefined || names === '' ? undefined : names.split(',').map((name) => name.trim()).filter(Boolean),

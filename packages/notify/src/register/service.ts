@@ -50,7 +50,6 @@ export function startService(): Lifecycle {
   const lifecycle = new Lifecycle({
     gracePeriodMs: options.gracePeriodMs,
     idleLingerMs: options.idleLingerMs,
-    stopTimeoutMs: options.stopTimeoutMs,
     forcedExitCode: options.forcedExitCode,
     fdStore: options.fdStore,
     watchdog: options.eventLoopMaxMs > 0 ? { eventLoop: { maxDelayMs: options.eventLoopMaxMs } } : {},

@@ -29,9 +29,24 @@ function hello(port: number): Promise<string> {
   });
 }
 
+/** GET /events: resolves once the first event arrived, with a promise of the whole body. */
+function events(port: number): Promise<{ body: Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/events', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      const ended = new Promise<string>((done) => res.on('end', () => done(body)));
+      res.on('data', (chunk: string) => {
+        body += chunk;
+        resolve({ body: ended });
+      });
+    }).on('error', reject);
+  });
+}
+
 for (const readme of readmes) {
   snippets(readme).forEach((code, index) => {
-    test(`${readme} snippet ${index + 1} runs: READY on the passed fd, Hello World!, SIGTERM -> drained, exit 0`, { timeout: 30_000 }, async () => {
+    test(`${readme} snippet ${index + 1} runs: READY on the passed fd, Hello World!, SIGTERM -> drained, exit 0${code.includes("'/events'") ? ', the SSE stream ends on lifecycle.signal' : ''}`, { timeout: 30_000 }, async () => {
       mkdirSync(work, { recursive: true });
       const file = join(work, `${readme.replace(/\W+/g, '-')}-${index + 1}.cjs`);
       writeFileSync(file, code);
@@ -49,7 +64,10 @@ for (const readme of readmes) {
         holder.close(); // from here only the snippet holds the socket
         assert.match(ready.fields.STATUS!, /socket-activated fd 3 "http"/);
         assert.equal(await hello(port), 'Hello World!');
+        // A snippet with server-sent events: the stream ends on lifecycle.signal, and the stop is clean.
+        const stream = code.includes("'/events'") ? await events(port) : undefined;
         child.kill('SIGTERM');
+        if (stream) assert.match(await stream.body, /event: bye\ndata: server stopping\n\n$/);
         assert.equal(await exited, 0);
         assert.equal(manager.valuesOf('STATUS').at(-1), 'drained');
       } finally {

@@ -9,6 +9,7 @@ import {
   resolveListen,
   socketPathOf,
   type Lifecycle,
+  type LifecycleLogger,
   type LifecycleOptions,
   type LifecycleState,
   type Notifier,
@@ -40,6 +41,8 @@ export interface FastifySystemd {
   readonly notifier: Notifier;
   /** starting, ready, reloading, draining, drained */
   readonly state: LifecycleState;
+  /** Aborted when the stop begins: end SSE streams and long polls on it. */
+  readonly signal: AbortSignal;
   /** True while ready (or reloading): false while starting and from the drain on. */
   isAcceptingTraffic(): boolean;
   /** Listens on the socket-activated fd named `fdName` when present, else on the fallback. Resolves with the address. */
@@ -89,6 +92,15 @@ async function listenOnFd(app: FastifyInstance, fd: number): Promise<string> {
   }
 }
 
+/** app.log in the lifecycle's logger shape: pino takes the fields first. */
+function fastifyLogger(app: FastifyInstance): LifecycleLogger {
+  return {
+    info: (message, fields) => app.log.info(fields ?? {}, message),
+    warn: (message, fields) => app.log.warn(fields ?? {}, message),
+    error: (message, fields) => app.log.error(fields ?? {}, message),
+  };
+}
+
 /**
  * The servers Fastify listens on besides app.server (one per further address
  * of the host). Fastify keeps them in an internal array (4.x and 5.x); none
@@ -118,7 +130,9 @@ const plugin: FastifyPluginAsync<SystemdPluginOptions> = async (app, options) =>
     // A failing onClose hook rejects here; the lifecycle reports it and goes on.
     await app.close();
   };
-  const lifecycle = given ?? createLifecycle({ ...lifecycleOptions, close: closeApp });
+  // Fastify's own logger, when it is on, gets the lifecycle's messages.
+  const logger = lifecycleOptions.logger ?? (app.log.level !== undefined && app.log.level !== 'silent' ? fastifyLogger(app) : undefined);
+  const lifecycle = given ?? createLifecycle({ ...lifecycleOptions, ...(logger ? { logger } : {}), close: closeApp });
   lifecycle.addServer(app.server);
   // The habit `await app.listen({ port, host })` takes the socket systemd passed
   // for that address, as app.systemd.listen() does, instead of failing on EADDRINUSE.
@@ -164,6 +178,9 @@ const plugin: FastifyPluginAsync<SystemdPluginOptions> = async (app, options) =>
     notifier,
     get state() {
       return lifecycle.state;
+    },
+    get signal() {
+      return lifecycle.signal;
     },
     isAcceptingTraffic: () => lifecycle.isAcceptingTraffic(),
     async listen(fallback = {}) {

@@ -195,3 +195,23 @@ test('success: without a host Fastify listens on IPv4 and IPv6 localhost; both s
     manager.close();
   }
 });
+
+test('success: with Fastify\'s logger on, the lifecycle logs through app.log with NODE_SYSTEMD_EVENT', { timeout: 20_000 }, async () => {
+  const manager = await FakeNotifyManager.start();
+  const notifier = new Notifier({ socket: manager.socket });
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) };
+  const app = Fastify({ logger: { level: 'info', stream } });
+  await app.register(systemd, { notifier, handleSignals: false, watchdog: false });
+  try {
+    await app.systemd.listen({ port: 0, host: '127.0.0.1' });
+    await app.systemd.shutdown();
+    const events = lines.filter((line) => 'NODE_SYSTEMD_EVENT' in line);
+    assert.deepEqual(events.map((line) => [line.level, line.NODE_SYSTEMD_EVENT]), [[30, 'drain-started'], [30, 'drained']]);
+    assert.match(String(events[0]!.msg), /^Draining \(shutdown\): listeners closed/);
+  } finally {
+    await app.close();
+    notifier.close();
+    manager.close();
+  }
+});

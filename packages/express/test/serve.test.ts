@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { connect as http2Connect } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Notifier, createLifecycle } from '@node-systemd/notify';
@@ -82,3 +88,60 @@ test('failure: a port in use rejects ready with EADDRINUSE and sends no READY=1'
     manager.close();
   }
 });
+
+/** A throwaway self-signed certificate for 127.0.0.1. */
+function certificate(): { key: Buffer; cert: Buffer } {
+  const dir = mkdtempSync(join(tmpdir(), 'nsd-tls-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+for (const protocol of ['https', 'http2'] as const) {
+  test(`success: serve(app, { ${protocol} }) serves over TLS${protocol === 'http2' ? ' (HTTP/2)' : ''}, READY=1, and drains`, { timeout: 20_000 }, async () => {
+    const { key, cert } = certificate();
+    const manager = await FakeNotifyManager.start();
+    const notifier = new Notifier({ socket: manager.socket });
+    const app = express();
+    app.get('/', (_req, res) => res.send('Hello TLS'));
+    const { server, lifecycle, ready } = serve(app, { [protocol]: { key, cert }, notifier, handleSignals: false, watchdog: false, port: 0, host: '127.0.0.1' });
+    try {
+      await ready;
+      const { port } = server.address() as AddressInfo;
+      await manager.waitFor('READY');
+      const body = await new Promise<string>((resolve, reject) => {
+        if (protocol === 'https') {
+          httpsRequest({ host: '127.0.0.1', port, path: '/', ca: cert }, (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => (text += chunk));
+            res.on('end', () => resolve(text));
+          }).on('error', reject).end();
+          return;
+        }
+        const session = http2Connect(`https://127.0.0.1:${port}`, { ca: cert });
+        session.on('error', reject);
+        const stream = session.request({ ':path': '/' });
+        let text = '';
+        stream.on('data', (chunk: Buffer) => (text += chunk));
+        stream.on('end', () => {
+          session.close();
+          resolve(text);
+        });
+        stream.on('error', reject);
+      });
+      assert.equal(body, 'Hello TLS');
+      await lifecycle.shutdown();
+      assert.equal(manager.valuesOf('STATUS').at(-1), 'drained');
+      assert.equal(lifecycle.forced, false);
+    } finally {
+      lifecycle.dispose();
+      server.close();
+      notifier.close();
+      manager.close();
+    }
+  });
+}

@@ -1,4 +1,6 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import type { SecureServerOptions } from 'node:http2';
 import { NotifyError } from '../errors.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import type { ListenFallback } from '../activation.js';
@@ -19,10 +21,14 @@ export interface ServeOptions extends LifecycleOptions {
   lifecycle?: Lifecycle;
   /** Answer readiness and liveness probes before the app: true for /readyz and /livez, or the paths. Default off. */
   probes?: boolean | ProbePaths;
+  /** Serve HTTPS: the options of https.createServer() (key, cert, ...). */
+  https?: HttpsServerOptions;
+  /** Serve HTTP/2 over TLS: the options of http2.createSecureServer(); allowHTTP1 defaults to true (HTTP/1 clients, and the compat API the frameworks use). */
+  http2?: SecureServerOptions;
 }
 
 export interface Served {
-  /** The node:http server, returned before it listens (attach what you need now). */
+  /** The server (node:http, or https/http2 with those options), returned before it listens (attach what you need now). */
   server: Server;
   lifecycle: Lifecycle;
   /** Resolves after READY=1; rejects when the server cannot listen (EADDRINUSE, ...). */
@@ -35,7 +41,10 @@ export interface Served {
  * else on port/host or path, attached to the lifecycle, READY=1 when listening.
  */
 export function serveHttp(handler: RequestListener, options: ServeOptions = {}): Served {
-  const { port, host, path, fdName, lifecycle: given, probes, ...lifecycleOptions } = options;
+  const { port, host, path, fdName, lifecycle: given, probes, https, http2, ...lifecycleOptions } = options;
+  if (https !== undefined && http2 !== undefined) {
+    throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', 'Give either the https or the http2 option, not both.');
+  }
   if (fdName !== undefined && (typeof fdName !== 'string' || fdName === '')) {
     throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `The fdName option must be a non-empty string (a FileDescriptorName=), got ${JSON.stringify(fdName)}.`);
   }
@@ -44,9 +53,23 @@ export function serveHttp(handler: RequestListener, options: ServeOptions = {}):
   }
   const lifecycle = given ?? createLifecycle(lifecycleOptions);
   const answer = probes ? probeHandler(lifecycle, probes) : undefined;
-  const server = createServer(answer ? (req, res) => answer(req, res) || handler(req, res) : handler);
+  const listener: RequestListener = answer ? (req, res) => answer(req, res) || handler(req, res) : handler;
+  const server = createFor(listener, https, http2);
   const fallback: ListenFallback = path === undefined ? { port: port ?? 3000, name: fdName ?? DEFAULT_FD_NAME } : { path, name: fdName ?? DEFAULT_FD_NAME };
   if (host !== undefined) fallback.host = host;
   const ready = lifecycle.listen(server, fallback).then(() => lifecycle.ready());
   return { server, lifecycle, ready };
+}
+
+/**
+ * node:http, or https/http2 with their options. Those are required only when
+ * asked for: loading node:tls costs every service about 17 ms of start-up.
+ */
+function createFor(listener: RequestListener, https: HttpsServerOptions | undefined, http2: SecureServerOptions | undefined): Server {
+  if (https) return (require('node:https') as typeof import('node:https')).createServer(https, listener) as unknown as Server;
+  if (http2) {
+    const { createSecureServer } = require('node:http2') as typeof import('node:http2');
+    return createSecureServer({ allowHTTP1: true, ...http2 }, listener as never) as unknown as Server;
+  }
+  return createServer(listener);
 }

@@ -4,7 +4,6 @@ import { Agent, request } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { connect as http2Connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -101,47 +100,34 @@ function certificate(): { key: Buffer; cert: Buffer } {
   }
 }
 
-for (const protocol of ['https', 'http2'] as const) {
-  test(`success: serve(app, { ${protocol} }) serves over TLS${protocol === 'http2' ? ' (HTTP/2)' : ''}, READY=1, and drains`, { timeout: 20_000 }, async () => {
-    const { key, cert } = certificate();
-    const manager = await FakeNotifyManager.start();
-    const notifier = new Notifier({ socket: manager.socket });
-    const app = express();
-    app.get('/', (_req, res) => res.send('Hello TLS'));
-    const { server, lifecycle, ready } = serve(app, { [protocol]: { key, cert }, notifier, handleSignals: false, watchdog: false, port: 0, host: '127.0.0.1' });
-    try {
-      await ready;
-      const { port } = server.address() as AddressInfo;
-      await manager.waitFor('READY');
-      const body = await new Promise<string>((resolve, reject) => {
-        if (protocol === 'https') {
-          httpsRequest({ host: '127.0.0.1', port, path: '/', ca: cert }, (res) => {
-            let text = '';
-            res.on('data', (chunk: Buffer) => (text += chunk));
-            res.on('end', () => resolve(text));
-          }).on('error', reject).end();
-          return;
-        }
-        const session = http2Connect(`https://127.0.0.1:${port}`, { ca: cert });
-        session.on('error', reject);
-        const stream = session.request({ ':path': '/' });
+// Express sets its request prototype from http.IncomingMessage: it does not run on
+// Node's HTTP/2 compatibility API, so HTTPS here; the Koa tests cover http2.
+test('success: serve(app, { https }) serves over TLS, READY=1, and drains', { timeout: 20_000 }, async () => {
+  const { key, cert } = certificate();
+  const manager = await FakeNotifyManager.start();
+  const notifier = new Notifier({ socket: manager.socket });
+  const app = express();
+  app.get('/', (_req, res) => res.send('Hello TLS'));
+  const { server, lifecycle, ready } = serve(app, { https: { key, cert }, notifier, handleSignals: false, watchdog: false, port: 0, host: '127.0.0.1' });
+  try {
+    await ready;
+    const { port } = server.address() as AddressInfo;
+    await manager.waitFor('READY');
+    const body = await new Promise<string>((resolve, reject) => {
+      httpsRequest({ host: '127.0.0.1', port, path: '/', ca: cert }, (res) => {
         let text = '';
-        stream.on('data', (chunk: Buffer) => (text += chunk));
-        stream.on('end', () => {
-          session.close();
-          resolve(text);
-        });
-        stream.on('error', reject);
-      });
-      assert.equal(body, 'Hello TLS');
-      await lifecycle.shutdown();
-      assert.equal(manager.valuesOf('STATUS').at(-1), 'drained');
-      assert.equal(lifecycle.forced, false);
-    } finally {
-      lifecycle.dispose();
-      server.close();
-      notifier.close();
-      manager.close();
-    }
-  });
-}
+        res.on('data', (chunk: Buffer) => (text += chunk));
+        res.on('end', () => resolve(text));
+      }).on('error', reject).end();
+    });
+    assert.equal(body, 'Hello TLS');
+    await lifecycle.shutdown();
+    assert.equal(manager.valuesOf('STATUS').at(-1), 'drained');
+    assert.equal(lifecycle.forced, false);
+  } finally {
+    lifecycle.dispose();
+    server.close();
+    notifier.close();
+    manager.close();
+  }
+});

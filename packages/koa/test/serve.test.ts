@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect as http2Connect } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { Notifier } from '@node-systemd/notify';
@@ -53,4 +58,47 @@ test('success: the package exports serve to require() and import', async () => {
   const imported = (await import('@node-systemd/koa')) as { serve: unknown };
   assert.equal(typeof required.serve, 'function');
   assert.equal(imported.serve, required.serve);
+});
+
+test('success: serve(app, { http2 }) serves HTTP/2 over TLS, READY=1, and drains (GOAWAY)', { timeout: 20_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nsd-tls-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  const key = readFileSync(join(dir, 'key.pem'));
+  const cert = readFileSync(join(dir, 'cert.pem'));
+  rmSync(dir, { recursive: true, force: true });
+  const manager = await FakeNotifyManager.start();
+  const notifier = new Notifier({ socket: manager.socket });
+  const app = new Koa();
+  app.use((ctx) => {
+    ctx.body = `Hello HTTP/${ctx.req.httpVersion}`;
+  });
+  const { server, lifecycle, ready } = serve(app, { http2: { key, cert }, notifier, handleSignals: false, watchdog: false, port: 0, host: '127.0.0.1' });
+  try {
+    await ready;
+    const { port } = server.address() as AddressInfo;
+    await manager.waitFor('READY');
+    const session = http2Connect(`https://127.0.0.1:${port}`, { ca: cert });
+    const body = await new Promise<string>((resolve, reject) => {
+      session.on('error', reject);
+      const stream = session.request({ ':path': '/' });
+      let text = '';
+      stream.on('data', (chunk: Buffer) => (text += chunk));
+      stream.on('end', () => resolve(text));
+      stream.on('error', reject);
+    });
+    assert.equal(body, 'Hello HTTP/2.0');
+    const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+    const drained = lifecycle.shutdown();
+    await goaway;
+    session.close();
+    await drained;
+    assert.equal(manager.valuesOf('STATUS').at(-1), 'drained');
+    assert.equal(lifecycle.forced, false);
+  } finally {
+    lifecycle.dispose();
+    server.close();
+    notifier.close();
+    manager.close();
+  }
 });

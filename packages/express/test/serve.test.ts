@@ -1,16 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Notifier, createLifecycle } from '@node-systemd/notify';
 import { FakeNotifyManager } from '@node-systemd/notify/testing';
 import { drainMiddleware, serve } from '../src/index.js';
+import { selfSignedCertificate as certificate } from '../../../test/helpers/tls.js';
 
 function get(port: number, path: string, agent: Agent): Promise<{ status: number; connection: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
@@ -87,18 +84,6 @@ test('failure: a port in use rejects ready with EADDRINUSE and sends no READY=1'
     manager.close();
   }
 });
-
-/** A throwaway self-signed certificate for 127.0.0.1. */
-function certificate(): { key: Buffer; cert: Buffer } {
-  const dir = mkdtempSync(join(tmpdir(), 'nsd-tls-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 // Express sets its request prototype from http.IncomingMessage: it does not run on
 // Node's HTTP/2 compatibility API, so HTTPS here; the Koa tests cover http2.

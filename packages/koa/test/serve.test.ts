@@ -1,16 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as http2Connect } from 'node:http2';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { Notifier } from '@node-systemd/notify';
 import { FakeNotifyManager } from '@node-systemd/notify/testing';
 import { serve } from '../src/index.js';
+import { selfSignedCertificate } from '../../../test/helpers/tls.js';
 
 test('success: serve() listens once, sends READY=1, and shutdown() drains in order', async () => {
   const manager = await FakeNotifyManager.start();
@@ -61,12 +58,7 @@ test('success: the package exports serve to require() and import', async () => {
 });
 
 test('success: serve(app, { http2 }) serves HTTP/2 over TLS, READY=1, and drains (GOAWAY)', { timeout: 20_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nsd-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  const key = readFileSync(join(dir, 'key.pem'));
-  const cert = readFileSync(join(dir, 'cert.pem'));
-  rmSync(dir, { recursive: true, force: true });
+  const { key, cert } = selfSignedCertificate();
   const manager = await FakeNotifyManager.start();
   const notifier = new Notifier({ socket: manager.socket });
   const app = new Koa();

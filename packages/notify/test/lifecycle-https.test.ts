@@ -1,26 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Notifier, createLifecycle } from '../src/index.js';
 import { FakeNotifyManager } from '../src/testing/index.js';
 import { closed, sleep } from './lifecycle-helpers.js';
-
-/** A throwaway self-signed certificate for 127.0.0.1. */
-function certificate(): { key: Buffer; cert: Buffer } {
-  const dir = mkdtempSync(join(tmpdir(), 'nsd-tls-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { selfSignedCertificate as certificate } from '../../../test/helpers/tls.js';
 
 function get(port: number, path: string, agent: Agent, ca: Buffer): Promise<{ connection: string | undefined; body: string; socket: Socket }> {
   return new Promise((resolve, reject) => {

@@ -43,13 +43,15 @@ export type LifecycleEvent =
 export type Log = (level: keyof LifecycleLogger, event: LifecycleEvent, message: string, error?: Error) => void;
 
 /**
- * The default: problems (warn, error) become process warnings, as Node prints
- * them to stderr once each; info stays silent, STATUS= already tells systemd.
+ * The default: problems (warn, error) become process warnings, which Node
+ * prints to stderr (the journal, under systemd); info stays silent, STATUS=
+ * already tells systemd. An error is emitted as itself, so the line shows its
+ * code and class (`[ERR_NOTIFY_SEND_FAILED] NotifyError: ...`).
  */
 export const defaultLogger: LifecycleLogger = {
   info() {},
   warn: (message, fields) => process.emitWarning(message, { code: codeOf(fields) }),
-  error: (message, fields) => process.emitWarning(message, { code: codeOf(fields) }),
+  error: (message, fields) => (fields?.err instanceof Error ? process.emitWarning(fields.err) : process.emitWarning(message, { code: codeOf(fields) })),
 };
 
 function codeOf(fields: Record<string, unknown> | undefined): string {

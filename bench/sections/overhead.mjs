@@ -166,7 +166,7 @@ export function render(result) {
   for (const r of result.results.filter((x) => !x.skipped)) {
     // Judged on CPU time per request: on this shared 2-core machine the wall-clock
     // ratio of one pair swings by tens of percent (see its IQR), far more than the 2 % at stake.
-    goals.push({ label: `${r.label}: throughput capacity with ÷ without, from CPU time per request over ${r.pairs} pairs (wall clock: median ${r.rpsRatio.toFixed(3)}×, IQR ${iqr(r.rpsRatios)})`, value: `${r.cpuCapacityRatio.toFixed(3)}×`, goal: '≥ 0.98×', met: r.cpuCapacityRatio >= 0.98 });
+    goals.push({ label: `${r.label}: throughput capacity with ÷ without, from CPU time per request over ${r.pairs} pairs (wall clock: median ${r.rpsRatio.toFixed(3)}×, IQR ${iqr(r.rpsRatios)})`, value: `${r.cpuCapacityRatio.toFixed(3)}×`, goal: '≥ 0.99×', met: r.cpuCapacityRatio >= 0.99 });
     goals.push({ label: `${r.label}: p99 latency with ÷ without, median of ${r.pairs} pairs (IQR ${iqr(r.p99Ratios)})`, value: `${r.p99Ratio.toFixed(3)}×`, goal: '≤ 1.05×', met: r.p99Ratio <= 1.05 });
   }
   const notes = result.results.filter((x) => x.skipped).map((r) => `${r.label} did not run: ${r.skipped}`);

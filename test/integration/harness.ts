@@ -11,7 +11,8 @@ import { createInterface } from 'node:readline';
 import { FakeNotifyManager } from '@node-systemd/notify/testing';
 
 export const FRAMEWORKS = ['http', 'express4', 'express5', 'koa2', 'koa3', 'fastify4', 'fastify5'] as const;
-export type Framework = (typeof FRAMEWORKS)[number];
+/** The recipes (fixtures/recipes/): started like a framework, but not part of FRAMEWORKS. */
+export type Framework = (typeof FRAMEWORKS)[number] | 'nest-express' | 'nest-fastify' | 'hono';
 export type Transport = 'port' | 'activate-tcp' | 'activate-unix';
 
 const fixtures = join(__dirname, 'fixtures');

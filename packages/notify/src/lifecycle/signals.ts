@@ -5,15 +5,17 @@ export type LifecycleSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 export type SignalHandler = (signal: LifecycleSignal, otherListeners: number) => void;
 
 /**
- * Installs handlers with process.on, never process.once: after a once-handler
- * ran, a second SIGTERM would get Node's default action (immediate death) and
- * cut the drain short. Returns a function that removes exactly these handlers,
- * so that repeated lifecycles (tests) leak no listeners.
+ * Installs persistent handlers, never once-handlers: after a once-handler ran,
+ * a second SIGTERM would get Node's default action (immediate death) and cut
+ * the drain short. They go first in line (prependListener): another listener
+ * may remove itself when it runs (NestJS's shutdown hooks do), and would then
+ * be missing from the count. Returns a function that removes exactly these
+ * handlers, so that repeated lifecycles (tests) leak no listeners.
  */
 export function installSignalHandlers(signals: readonly LifecycleSignal[], handler: SignalHandler): () => void {
   const installed = signals.map((signal) => {
     const listener = (): void => handler(signal, process.listenerCount(signal) - 1);
-    process.on(signal, listener);
+    process.prependListener(signal, listener);
     return [signal, listener] as const;
   });
   let removed = false;

@@ -8,6 +8,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { DEFAULT_FD_NAME, DEFAULT_WATCHDOG_FRACTION } from './defaults.js';
 import { isNotifyError } from './errors.js';
+import { readProcess, wrapperAt } from './diagnostics.js';
 import { parseListenFds, parseNotifySocket, parseWatchdog, systemdEnvironment, type EnvironmentSnapshot } from './env.js';
 
 export interface Diagnosis {
@@ -66,13 +67,13 @@ function notifySocket(env: EnvironmentSnapshot, proc: string): Diagnosis[] {
 
 function parent(ppid: number, proc: string): Diagnosis[] {
   if (ppid === 1) return [];
-  const cmdline = read(`${proc}/${ppid}/cmdline`)?.split('\0').filter(Boolean) ?? [];
-  const comm = read(`${proc}/${ppid}/comm`)?.trim() ?? '';
-  const words = [comm, ...cmdline.slice(0, 3)].join(' ');
-  if (comm === 'systemd' || comm === '(sd-pam)') return [];
-  const tool = /\b(npm|npx|yarn|pnpm|pm2)\b/.exec(words)?.[1] ?? (/^(sh|bash|dash|zsh|ash)$/.test(comm) ? comm : undefined);
-  if (tool === undefined) return [{ severity: 'info', check: 'parent', message: `The parent process is ${comm || ppid} (${cmdline.join(' ').slice(0, 80)}), not systemd: fine under a supervisor you chose, wrong if this is a service.` }];
-  return [{ severity: 'error', check: 'parent', message: `node runs under ${tool} (PID ${ppid}), so ${tool} is the service's main PID: systemd drops READY=1 and pings from node under NotifyAccess=main, and SIGTERM stops at ${tool}. Start node itself.`, fix: `ExecStart=${process.execPath} ${process.argv[1] ?? 'app.js'}` }];
+  const info = readProcess(ppid, proc);
+  if (info?.comm === 'systemd' || info?.comm === '(sd-pam)') return [];
+  // The same detection the lifecycle runs at start-up (diagnostics.ts).
+  const wrapper = wrapperAt(ppid, proc);
+  if (!wrapper) return [{ severity: 'info', check: 'parent', message: `The parent process is ${info?.comm || ppid} (${(info?.argv ?? []).join(' ').slice(0, 80)}), not systemd: fine under a supervisor you chose, wrong if this is a service.` }];
+  const { tool, pid } = wrapper;
+  return [{ severity: 'error', check: 'parent', message: `node runs under ${tool} (PID ${pid}), so ${tool} is the service's main PID: systemd drops READY=1 and pings from node under NotifyAccess=main, and SIGTERM stops at ${tool}. Start node itself.`, fix: `ExecStart=${process.execPath} ${process.argv[1] ?? 'app.js'}` }];
 }
 
 function watchdog(env: EnvironmentSnapshot, pid: number, fraction: number): Diagnosis[] {

@@ -8,7 +8,7 @@ import { basename } from 'node:path';
  * lifecycle and a doctor command can both run them.
  */
 
-const PACKAGE_MANAGERS = new Set(['npm', 'npx', 'yarn', 'pnpm', 'pnpx', 'corepack', 'bun', 'npm-cli.js', 'npx-cli.js', 'yarn.js', 'yarn.cjs', 'pnpm.cjs', 'pnpm.js']);
+const PACKAGE_MANAGERS = new Set(['npm', 'npx', 'yarn', 'pnpm', 'pnpx', 'corepack', 'bun', 'pm2', 'npm-cli.js', 'npx-cli.js', 'yarn.js', 'yarn.cjs', 'pnpm.cjs', 'pnpm.js']);
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ash', 'ksh', 'fish', 'busybox']);
 
 export interface ProcessInfo {
@@ -19,24 +19,36 @@ export interface ProcessInfo {
   argv: string[];
 }
 
-/** /proc/PID: comm, argv and the parent; undefined when it is gone or unreadable. */
-export function readProcess(pid: number): ProcessInfo | undefined {
+/**
+ * PROC/PID: comm, argv and the parent; undefined when it is gone or unreadable.
+ * `proc` is /proc but for tests. ppid is 0 when the stat line cannot be read.
+ */
+export function readProcess(pid: number, proc = '/proc'): ProcessInfo | undefined {
+  let comm: string;
+  let argv: string[];
   try {
-    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((arg) => arg !== '');
-    // The state line's fields after the ")" of the name: state, ppid.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    return { pid, ppid, comm, argv };
+    comm = readFileSync(`${proc}/${pid}/comm`, 'utf8').trim();
+    argv = readFileSync(`${proc}/${pid}/cmdline`, 'utf8').split('\0').filter((arg) => arg !== '');
   } catch {
     return undefined;
   }
+  let ppid = 0;
+  try {
+    // The state line's fields after the ")" of the name: state, ppid.
+    const stat = readFileSync(`${proc}/${pid}/stat`, 'utf8');
+    ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) || 0;
+  } catch {
+    // Only the grandparent is unknown then.
+  }
+  return { pid, ppid, comm, argv };
 }
 
-function isPackageManager(info: ProcessInfo): boolean {
+/** The package manager's name when the process is one ("npm" for "node .../npm-cli.js"). */
+function packageManagerName(info: ProcessInfo): string | undefined {
   // npm runs as "node .../npm-cli.js" (its title says "npm"); pnpm and yarn alike.
   const names = [info.comm, ...info.argv.slice(0, 2).map((arg) => basename(arg)), info.argv[0]?.split(' ')[0] ?? ''];
-  return names.some((name) => PACKAGE_MANAGERS.has(name));
+  const name = names.find((candidate) => PACKAGE_MANAGERS.has(candidate));
+  return name?.replace(/(-cli)?\.c?js$/, '');
 }
 
 function isShell(info: ProcessInfo): boolean {
@@ -45,6 +57,8 @@ function isShell(info: ProcessInfo): boolean {
 
 export interface WrapperFinding {
   kind: 'package-manager' | 'shell';
+  /** The wrapper's short name: npm, yarn, sh, bash, ... */
+  tool: string;
   /** The wrapping process: its pid and command line. */
   pid: number;
   command: string;
@@ -59,14 +73,22 @@ export interface WrapperFinding {
  * it on. Looks at the parent, and through one shell at its parent (npm runs
  * scripts with `sh -c`).
  */
-export function findWrapper(pid = process.pid): WrapperFinding | undefined {
-  const self = readProcess(pid);
-  const parent = self && self.ppid > 1 ? readProcess(self.ppid) : undefined;
+export function findWrapper(pid = process.pid, proc = '/proc'): WrapperFinding | undefined {
+  const self = readProcess(pid, proc);
+  return self && self.ppid > 1 ? wrapperAt(self.ppid, proc) : undefined;
+}
+
+/** findWrapper() from the parent's pid on (for callers that know the parent only). */
+export function wrapperAt(parentPid: number, proc = '/proc'): WrapperFinding | undefined {
+  const parent = readProcess(parentPid, proc);
   if (!parent) return undefined;
-  const grandparent = isShell(parent) && parent.ppid > 1 ? readProcess(parent.ppid) : undefined;
-  const manager = isPackageManager(parent) ? parent : grandparent && isPackageManager(grandparent) ? grandparent : undefined;
+  const grandparent = isShell(parent) && parent.ppid > 1 ? readProcess(parent.ppid, proc) : undefined;
+  const parentManager = packageManagerName(parent);
+  const grandparentManager = grandparent && packageManagerName(grandparent);
+  const manager = parentManager !== undefined ? parent : grandparentManager !== undefined ? grandparent : undefined;
   const wrapper = manager ?? (isShell(parent) ? parent : undefined);
   if (!wrapper) return undefined;
+  const tool = parentManager ?? grandparentManager ?? (wrapper.comm || basename(wrapper.argv[0] ?? 'sh'));
   const command = wrapper.argv.join(' ') || wrapper.comm;
   const kind = manager ? 'package-manager' : 'shell';
   const fix = manager
@@ -74,6 +96,7 @@ export function findWrapper(pid = process.pid): WrapperFinding | undefined {
     : `Start node directly (ExecStart=/usr/bin/node ${guessScript()}), or end the script with \`exec node ...\` so that node replaces the shell.`;
   return {
     kind,
+    tool,
     pid: wrapper.pid,
     command,
     message:

@@ -134,7 +134,7 @@ export function render(result) {
   lines.push('A plain port is closed between the old process and the new one, so connections are refused while the new process boots: draining alone cannot make a restart zero-downtime. A `.socket` unit or the fd store keeps the listening socket open in systemd.');
   const goals = [];
   for (const r of result.rows.filter((x) => !x.skipped && x.setup !== 'plain')) {
-    goals.push({ label: `restart (the zero-downtime claim of issue 3): ${r.label}, ${r.setupLabel}: failed requests over ${result.restarts} restarts`, value: `${r.failed}/${r.requests}`, goal: '0', met: r.failed === 0 });
+    goals.push({ label: `restart (the zero-downtime claim): ${r.label}, ${r.setupLabel}: failed requests over ${result.restarts} restarts`, value: `${r.failed}/${r.requests}`, goal: '0', met: r.failed === 0 });
   }
   return { markdown: lines.join('\n'), goals, notes: [] };
 }

@@ -1,4 +1,4 @@
-// Busy keep-alive clients during the drain (FACTS.md 3): a request written on an
+// Busy keep-alive clients during the drain: a request written on an
 // open connection is answered (with Connection: close) or finds the port
 // refused; never a reset or a connection closed under it. Closing idle sockets at
 // once, as server.close() does since Node 19, fails this about once per client

@@ -184,7 +184,7 @@ export function render(result) {
     goal('ours (connected) faster than sd-notify, median', ratio(sd, ours?.median), '>=', 3),
   ];
   lines.push('');
-  lines.push('The goal compares our default (connected) sender with Python\'s `sendto`, the floor named in issue 5; the column "same syscall" compares like with like (connected `send` with connected `send`, `sendto` with `sendto`). Our times include validating and encoding the message and resolving the returned promise. `systemd-notify` also waits for a `BARRIER=1` answer, and under systemd its messages are dropped (the sender is the child, not the main PID).');
+  lines.push('The goal compares our default (connected) sender with Python\'s `sendto`, the floor; the column "same syscall" compares like with like (connected `send` with connected `send`, `sendto` with `sendto`). Our times include validating and encoding the message and resolving the returned promise. `systemd-notify` also waits for a `BARRIER=1` answer, and under systemd its messages are dropped (the sender is the child, not the main PID).');
   const drops = result.rows.filter((r) => r.received !== r.sent);
   return { markdown: lines.join('\n'), goals, notes: drops.map((r) => `${r.label}: ${r.sent - r.received} of ${r.sent} messages did not arrive`) };
 }

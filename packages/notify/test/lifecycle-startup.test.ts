@@ -5,7 +5,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { explainNotifyFailure } from '../src/diagnostics.js';
-import { NotifyError } from '../src/index.js';
+import { NotifyError, Notifier, createLifecycle } from '../src/index.js';
+import { FakeNotifyManager } from '../src/testing/index.js';
 import { start, stopped } from './lifecycle-child.js';
 
 /** Runs the command from a shell script called `name` that does not exec it (as `npm start` runs `sh -c`). */
@@ -51,4 +52,38 @@ test('failure: EAFNOSUPPORT from NOTIFY_SOCKET is explained by RestrictAddressFa
   const error = new NotifyError('ERR_NOTIFY_SEND_FAILED', 'socket failed', { syscallCode: 'EAFNOSUPPORT' });
   assert.match(explainNotifyFailure(error)!, /RestrictAddressFamilies= must include AF_UNIX/);
   assert.equal(explainNotifyFailure(new NotifyError('ERR_NOTIFY_SEND_FAILED', 'x', { syscallCode: 'ENOENT' })), undefined);
+});
+
+test('failure: under a manager, no READY=1 within 10 s of start-up gives one not-ready warning; READY=1 in time gives none', async (t) => {
+  const manager = await FakeNotifyManager.start();
+  const notifier = new Notifier({ socket: manager.socket });
+  // The warning waits 10 s of real time: fake the clock instead of sleeping.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const events: string[] = [];
+  const logger = {
+    info() {},
+    warn: (_message: string, fields?: Record<string, unknown>) => events.push(String(fields?.NODE_SYSTEMD_EVENT)),
+    error() {},
+  };
+  try {
+    const silent = createLifecycle({ notifier, handleSignals: false, watchdog: false, logger });
+    t.mock.timers.tick(9_999);
+    assert.deepEqual(events.filter((event) => event === 'not-ready'), [], 'not before 10 s');
+    t.mock.timers.tick(1);
+    assert.deepEqual(events.filter((event) => event === 'not-ready'), ['not-ready']);
+    t.mock.timers.tick(60_000);
+    assert.equal(events.filter((event) => event === 'not-ready').length, 1, 'once');
+    silent.dispose();
+
+    events.length = 0;
+    const prompt = createLifecycle({ notifier: new Notifier({ socket: manager.socket }), handleSignals: false, watchdog: false, logger });
+    await prompt.ready('up');
+    t.mock.timers.tick(20_000);
+    assert.deepEqual(events.filter((event) => event === 'not-ready'), []);
+    prompt.dispose();
+  } finally {
+    t.mock.timers.reset();
+    notifier.close();
+    manager.close();
+  }
 });

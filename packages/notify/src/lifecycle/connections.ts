@@ -104,8 +104,10 @@ export class ConnectionTracker {
   /** Ours, plus Node's list for connections accepted before addServer(). */
   private knownSockets(): Set<HttpSocket> {
     const symbol = Object.getOwnPropertySymbols(this.server).find((key) => key.description === 'http.server.connections');
-    const list = symbol ? ((this.server as unknown as Record<symbol, ConnectionsList | undefined>)[symbol]) : undefined;
-    for (const { socket } of list?.all() ?? []) if (socket) this.track(socket as HttpSocket);
+    const list = symbol ? ((this.server as unknown as Record<symbol, Partial<ConnectionsList> | undefined>)[symbol]) : undefined;
+    // Node's own list; other runtimes' node:http (Deno) may keep something else under that name.
+    const entries = typeof list?.all === 'function' ? list.all() : [];
+    for (const { socket } of entries) if (socket) this.track(socket as HttpSocket);
     return this.sockets;
   }
 

@@ -32,6 +32,16 @@ function makeSender() {
       }
       return { send: () => client.send(message, 0, message.length, socket), check: () => failure, close: () => client.close() };
     }
+    case 'node-unix-socket': {
+      // napi-rs, prebuilt per platform. It has sendTo and no connect; the socket
+      // holds a libuv handle, so close() is what lets this process exit.
+      const { DgramSocket } = require('node-unix-socket');
+      const client = new DgramSocket();
+      const message = Buffer.from('WATCHDOG=1');
+      let failure;
+      client.on('error', (error) => { failure = error; });
+      return { send: () => client.sendTo(message, 0, message.length, socket), check: () => failure, close: () => client.close() };
+    }
     case 'sd-notify': {
       // libsystemd's sd_notify(): reads $NOTIFY_SOCKET, opens, sends, closes, every call.
       const sd = require('sd-notify');

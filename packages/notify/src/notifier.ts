@@ -16,6 +16,7 @@ import {
   WATCHDOG,
   WATCHDOG_USEC,
   encodeMessage,
+  type EncodedMessage,
   type FieldValue,
   type NotifyFields,
 } from './protocol.js';
@@ -38,6 +39,12 @@ export interface SendOptions {
 export type NotifyAccess = 'none' | 'main' | 'exec' | 'all';
 
 type Listener = (assignments: ReadonlyArray<readonly [string, string]>) => void;
+
+const NO_FDS: readonly number[] = Object.freeze([]);
+// A settled promise can be handed out any number of times: nobody can change it.
+const SENT = Promise.resolve(true);
+const NOT_SENT = Promise.resolve(false);
+let watchdogMessage: EncodedMessage | undefined;
 
 /** CLOCK_MONOTONIC in µs: what RELOADING=1 needs under Type=notify-reload. */
 export function monotonicUsec(): bigint {
@@ -83,21 +90,19 @@ export class Notifier {
   }
 
   /** Sends one message: fields as an object or ordered pairs, optional fds. */
-  async notify(fields: NotifyFields, options: SendOptions = {}): Promise<boolean> {
-    const fds = options.fds ?? [];
-    // An fd is a C int: a larger number would be cut to its low 32 bits and pass another fd.
-    if (!Array.isArray(fds) || fds.some((fd) => !Number.isInteger(fd) || fd < 0 || fd > 2_147_483_647)) {
-      throw new NotifyError('ERR_NOTIFY_INVALID_FDS', `fds must be an array of non-negative integers, got ${JSON.stringify(options.fds)}.`);
+  notify(fields: NotifyFields, options: SendOptions = {}): Promise<boolean> {
+    let message: EncodedMessage;
+    const fds = options.fds ?? NO_FDS;
+    try {
+      // An fd is a C int: a larger number would be cut to its low 32 bits and pass another fd.
+      if (!Array.isArray(fds) || fds.some((fd) => !Number.isInteger(fd) || fd < 0 || fd > 2_147_483_647)) {
+        throw new NotifyError('ERR_NOTIFY_INVALID_FDS', `fds must be an array of non-negative integers, got ${JSON.stringify(options.fds)}.`);
+      }
+      message = encodeMessage(fields, fds.length);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const message = encodeMessage(fields, fds.length);
-    this.resolve();
-    if (this.addressError) throw this.addressError;
-    if (!this.address) return false;
-    this.transport ??= new DatagramTransport(this.address, this.options);
-    await this.transport.send(message.datagram, fds.length > 0 ? fds : null);
-    if (!this.sentReady && message.assignments.some(([key, value]) => key === READY && value === '1')) this.sentReady = true;
-    for (const listener of this.listeners) listener(message.assignments);
-    return true;
+    return this.deliver(message, fds);
   }
 
   /** READY=1, with an optional STATUS= in the same datagram. */
@@ -137,7 +142,8 @@ export class Notifier {
 
   /** WATCHDOG=1: the service is alive. */
   watchdogPing(): Promise<boolean> {
-    return this.notify([[WATCHDOG, '1']]);
+    // The one message sent again and again: encoded once, so a ping costs the syscall and little more.
+    return this.deliver((watchdogMessage ??= encodeMessage([[WATCHDOG, '1']])), NO_FDS);
   }
 
   /** WATCHDOG=trigger: act as if the watchdog expired (v243+). */
@@ -168,6 +174,33 @@ export class Notifier {
   /** BARRIER=1 with the write end of a pipe; used by barrier(). */
   sendBarrier(writeFd: number): Promise<boolean> {
     return this.notify([[BARRIER, '1']], { fds: [writeFd] });
+  }
+
+  /**
+   * Sends a validated message. When the kernel takes the datagram at once (the
+   * usual case) this settles without allocating a promise: `true` and `false`
+   * come back as shared, already resolved promises.
+   */
+  protected deliver(message: EncodedMessage, fds: readonly number[]): Promise<boolean> {
+    this.resolve();
+    if (this.addressError) return Promise.reject(this.addressError);
+    if (!this.address) return NOT_SENT;
+    this.transport ??= new DatagramTransport(this.address, this.options);
+    const attempt = this.transport.attempt(message.datagram, fds.length > 0 ? fds : null);
+    if (attempt === 'sent') {
+      this.sent(message.assignments);
+      return SENT;
+    }
+    return attempt.then(() => {
+      this.sent(message.assignments);
+      return true;
+    });
+  }
+
+  /** Bookkeeping once a message went out: readySent, then the onSent listeners. */
+  protected sent(assignments: ReadonlyArray<readonly [string, string]>): void {
+    if (!this.sentReady && assignments.some(([key, value]) => key === READY && value === '1')) this.sentReady = true;
+    for (const listener of this.listeners) listener(assignments);
   }
 
   /** Called with the assignments of every message sent (for the readiness warning, tests, logs). */

@@ -26,6 +26,7 @@ export interface TransportOptions {
 
 const DEFAULT_RETRY_DELAYS_MS = [1, 2, 5, 10, 20, 50, 100] as const;
 const DEFAULT_MAX_QUEUED = 128;
+const SENT = Promise.resolve();
 
 interface Pending {
   data: Buffer;
@@ -50,7 +51,7 @@ export class DatagramTransport {
   private closed = false;
   private readonly queue: Pending[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
-  private attempt = 0;
+  private retryIndex = 0;
 
   constructor(address: NotifyAddress, options: TransportOptions = {}) {
     this.address = address;
@@ -82,11 +83,21 @@ export class DatagramTransport {
 
   /** Sends one datagram, with optional fds (SCM_RIGHTS). Resolves once the kernel took it. */
   send(data: Buffer, fds: readonly number[] | null = null): Promise<void> {
+    const attempt = this.attempt(data, fds);
+    return attempt === 'sent' ? SENT : attempt;
+  }
+
+  /**
+   * send() without the promise in the common case: 'sent' when the kernel took
+   * the datagram at once, else a promise that settles when it goes out (after
+   * waiting for room) or cannot.
+   */
+  attempt(data: Buffer, fds: readonly number[] | null): 'sent' | Promise<void> {
     if (this.closed) return Promise.reject(new NotifyError('ERR_NOTIFY_SEND_FAILED', `The transport to ${this.address.raw} is closed.`));
     if (this.queue.length === 0) {
-      // The common case: nothing waits, so try at once and skip the queue.
+      // Nothing waits, so try at once and skip the queue.
       const outcome = this.trySend(data, fds);
-      if (outcome === 'sent') return Promise.resolve();
+      if (outcome === 'sent') return outcome;
       if (outcome instanceof Error) return Promise.reject(outcome);
     } else if (this.queue.length >= this.maxQueued) {
       return Promise.reject(this.queueFullError(`${this.queue.length} messages are already waiting`));
@@ -110,7 +121,7 @@ export class DatagramTransport {
   flushNow(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    this.attempt = 0;
+    this.retryIndex = 0;
     this.flush();
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
@@ -169,10 +180,10 @@ export class DatagramTransport {
 
   private scheduleRetry(): void {
     if (this.retryTimer || this.queue.length === 0) return;
-    const delay = this.retryDelaysMs[this.attempt];
+    const delay = this.retryDelaysMs[this.retryIndex];
     if (delay === undefined) {
       const error = this.queueFullError(`still full after ${this.retryDelaysMs.length} retries`);
-      this.attempt = 0;
+      this.retryIndex = 0;
       // The head gave up; everything queued behind it would meet the same queue.
       for (const pending of this.queue.splice(0)) pending.reject(error);
       return;
@@ -184,13 +195,13 @@ export class DatagramTransport {
 
   private flush(): void {
     this.retryTimer = undefined;
-    this.attempt++;
+    this.retryIndex++;
     while (this.queue.length > 0) {
       const head = this.queue[0]!;
       const outcome = this.trySend(head.data, head.fds);
       if (outcome === 'again') break;
       this.queue.shift();
-      this.attempt = 0;
+      this.retryIndex = 0;
       if (outcome === 'sent') head.resolve();
       else head.reject(outcome);
     }

@@ -1,9 +1,7 @@
 import { NotifyError } from '../errors.js';
-import { Notifier, type SendOptions } from '../notifier.js';
-import { BARRIER, READY, encodeMessage, type NotifyFields } from '../protocol.js';
+import { Notifier } from '../notifier.js';
+import { BARRIER, type EncodedMessage } from '../protocol.js';
 import { MESSAGE_TAG, socketInode, type WorkerNotification } from './messages.js';
-
-type Listener = (assignments: ReadonlyArray<readonly [string, string]>) => void;
 
 /**
  * The notifier of a cluster worker: the same API and the same validation as
@@ -15,9 +13,6 @@ type Listener = (assignments: ReadonlyArray<readonly [string, string]>) => void;
  * cannot be stored from a worker (ERR_NOTIFY_INVALID_FDS).
  */
 export class IpcNotifier extends Notifier {
-  private readonly sentListeners = new Set<Listener>();
-  private readyWasSent = false;
-
   constructor(private readonly channel: Pick<NodeJS.Process, 'send' | 'connected'> = process) {
     super({ socket: null });
   }
@@ -26,35 +21,23 @@ export class IpcNotifier extends Notifier {
     return true;
   }
 
-  override get readySent(): boolean {
-    return this.readyWasSent;
-  }
-
-  override async notify(fields: NotifyFields, options: SendOptions = {}): Promise<boolean> {
-    const fds = options.fds ?? [];
-    if (!Array.isArray(fds) || fds.some((fd) => !Number.isInteger(fd) || fd < 0)) {
-      throw new NotifyError('ERR_NOTIFY_INVALID_FDS', `fds must be an array of non-negative integers, got ${JSON.stringify(options.fds)}.`);
-    }
-    const { assignments } = encodeMessage(fields, fds.length);
+  protected override deliver(message: EncodedMessage, fds: readonly number[]): Promise<boolean> {
     const inodes = fds.map((fd) => socketInode(fd));
     if (inodes.some((inode) => inode === undefined)) {
-      throw new NotifyError('ERR_NOTIFY_INVALID_FDS', `A cluster worker can store only sockets it shares with the primary; fd ${fds[inodes.indexOf(undefined)]} is not a socket.`);
+      return Promise.reject(
+        new NotifyError('ERR_NOTIFY_INVALID_FDS', `A cluster worker can store only sockets it shares with the primary; fd ${fds[inodes.indexOf(undefined)]} is not a socket.`),
+      );
     }
-    await this.post(assignments, fds.length > 0 ? (inodes as number[]) : undefined);
-    if (assignments.some(([key, value]) => key === READY && value === '1')) this.readyWasSent = true;
-    for (const listener of this.sentListeners) listener(assignments);
-    return true;
+    return this.post(message.assignments, fds.length > 0 ? (inodes as number[]) : undefined).then(() => {
+      this.sent(message.assignments);
+      return true;
+    });
   }
 
   /** The IPC channel is ordered: once BARRIER=1 is written, the primary has everything sent before it. */
   override async sendBarrier(): Promise<boolean> {
     await this.post([[BARRIER, '1']]);
     return true;
-  }
-
-  override onSent(listener: Listener): () => void {
-    this.sentListeners.add(listener);
-    return () => this.sentListeners.delete(listener);
   }
 
   override close(): void {}

@@ -33,6 +33,9 @@ export interface JournalSenderStats {
 }
 
 const EMPTY = Buffer.alloc(0);
+// Settled promises can be shared: one per answer instead of one per entry.
+const SENT = Promise.resolve(true);
+const NOT_SENT = Promise.resolve(false);
 const ENOENT = -2;
 const ECONNREFUSED = -111;
 // A restart of journald takes a second or two; entries wait that long, then drop.
@@ -83,9 +86,10 @@ export class JournalSender {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.offline) return Promise.resolve(false);
+    if (this.offline) return NOT_SENT;
     const outcome = this.post(data);
-    return outcome instanceof Error ? Promise.reject(outcome) : Promise.resolve(outcome);
+    if (outcome instanceof Error) return Promise.reject(outcome);
+    return outcome ? SENT : NOT_SENT;
   }
 
   /** Sends an encoded entry; never throws. True when sent or queued. */

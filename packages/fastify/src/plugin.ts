@@ -6,8 +6,6 @@ import {
   adoptPassedSocket,
   createLifecycle,
   probeHandler,
-  resolveListen,
-  socketPathOf,
   type Lifecycle,
   type LifecycleLogger,
   type LifecycleOptions,
@@ -18,8 +16,6 @@ import {
 } from '@node-systemd/notify';
 
 export interface SystemdPluginOptions extends Omit<LifecycleOptions, 'close'> {
-  /** The FileDescriptorName= of the socket-activated fd that `app.systemd.listen()` uses. Default "http". */
-  fdName?: string;
   /** Attach to this lifecycle instead of creating one (the other lifecycle options are then ignored). */
   lifecycle?: Lifecycle;
   /** Readiness and liveness routes: true for GET /readyz and /livez, or the paths. Default off. */
@@ -62,9 +58,6 @@ declare module 'fastify' {
 }
 
 function checkOptions(options: SystemdPluginOptions): void {
-  if (options.fdName !== undefined && (typeof options.fdName !== 'string' || options.fdName === '' || options.fdName.includes(':'))) {
-    throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `The fdName option must be a non-empty FileDescriptorName= without ":", got ${JSON.stringify(options.fdName)}.`);
-  }
   if (options.lifecycle !== undefined && typeof (options.lifecycle as { drain?: unknown } | null)?.drain !== 'function') {
     throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', 'The lifecycle option must be a Lifecycle made by createLifecycle().');
   }
@@ -77,12 +70,12 @@ function checkOptions(options: SystemdPluginOptions): void {
  * which Node reports as null for a unix-socket fd, so while listening the address
  * falls back to the socket's path.
  */
-async function listenOnFd(app: FastifyInstance, fd: number): Promise<string> {
+async function listenOnFd(app: FastifyInstance, lifecycle: Lifecycle, fd: number): Promise<string> {
   const server = app.server;
   const original = Object.getOwnPropertyDescriptor(server, 'address');
   const address = server.address;
   server.address = function patched(this: typeof server) {
-    return address.call(this) ?? socketPathOf(server) ?? `fd ${fd}`;
+    return address.call(this) ?? lifecycle.unixPath(server) ?? `fd ${fd}`;
   };
   try {
     return await app.listen({ fd, host: '0.0.0.0' } as FastifyListenOptions);
@@ -117,7 +110,9 @@ function secondaryServers(app: FastifyInstance): Server[] {
 
 const plugin: FastifyPluginAsync<SystemdPluginOptions> = async (app, options) => {
   checkOptions(options);
-  const { fdName = 'http', lifecycle: given, probes, ...lifecycleOptions } = options;
+  // fdName is a lifecycle option, checked by createLifecycle(); an attached lifecycle gets it with each call.
+  const { lifecycle: given, probes, ...lifecycleOptions } = options;
+  const fdName = given ? options.fdName : undefined;
   let closeStarted = false;
   let markClosed!: () => void;
   const closed = new Promise<void>((resolve) => (markClosed = resolve));
@@ -188,8 +183,8 @@ const plugin: FastifyPluginAsync<SystemdPluginOptions> = async (app, options) =>
       if (fd !== undefined && (!Number.isInteger(fd) || fd < 0)) {
         throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `app.systemd.listen() needs fd to be a non-negative integer, got ${String(fd)}.`);
       }
-      const target = fd === undefined ? resolveListen(app.server, { ...rest, name: fdName }) : { fd };
-      return 'fd' in target ? listenOnFd(app, target.fd) : app.listen(target);
+      const target = fd === undefined ? lifecycle.listenTarget(app.server, fdName === undefined ? rest : { ...rest, fdName }) : { fd };
+      return 'fd' in target ? listenOnFd(app, lifecycle, target.fd) : app.listen(target);
     },
     notify: (fields) => notifier.notify(fields),
     status: (text) => notifier.status(text),

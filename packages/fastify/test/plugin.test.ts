@@ -1,10 +1,12 @@
 import { test } from 'node:test';
+import { join } from 'node:path';
+import { BAD_FD_NAMES, FD_NAME_RULE, bodyFromNamedSocket } from '../../../test/helpers/fd-name.js';
 import assert from 'node:assert/strict';
 import { Agent, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dns from 'node:dns';
 import Fastify from 'fastify';
-import { Notifier } from '@node-systemd/notify';
+import { Notifier, createLifecycle } from '@node-systemd/notify';
 import { FakeNotifyManager } from '@node-systemd/notify/testing';
 import systemd from '../src/index.js';
 
@@ -71,7 +73,7 @@ test('regression fastify#7044: close() neither waits out keepAliveTimeout nor de
 
 test('failure: bad options fail at register time with a full sentence', async () => {
   for (const [options, message] of [
-    [{ fdName: 'a:b' }, /fdName option must be a non-empty FileDescriptorName= without ":"/],
+    [{ fdName: 'a:b' }, /fdName option must be a FileDescriptorName= of 1 to 255 printable ASCII characters without ":", got "a:b"/],
     [{ gracePeriodMs: 'soon' }, /gracePeriodMs option must be a number of milliseconds/],
     [{ lifecycle: {} }, /lifecycle option must be a Lifecycle/],
   ] as const) {
@@ -214,4 +216,35 @@ test('success: with Fastify\'s logger on, the lifecycle logs through app.log wit
     notifier.close();
     manager.close();
   }
+});
+
+test('failure: a bad fdName fails at register time, or with an attached lifecycle at listen(), with ERR_NOTIFY_INVALID_OPTION naming the rule', async () => {
+  const refused = (error: Error & { code?: string }) => error.code === 'ERR_NOTIFY_INVALID_OPTION' && FD_NAME_RULE.test(error.message);
+  const lifecycle = createLifecycle({ handleSignals: false, watchdog: false });
+  try {
+    for (const fdName of BAD_FD_NAMES) {
+      const app = Fastify();
+      await assert.rejects(async () => {
+        await app.register(systemd, { fdName: fdName as string, handleSignals: false, watchdog: false });
+        await app.ready();
+      }, refused, String(fdName));
+      const attached = Fastify();
+      await attached.register(systemd, { fdName: fdName as string, lifecycle });
+      await assert.rejects(attached.systemd.listen({ port: 0, host: '127.0.0.1' }), refused, String(fdName));
+      assert.equal(attached.server.listening, false);
+    }
+  } finally {
+    lifecycle.dispose();
+  }
+});
+
+test('success: app.systemd.listen() with fdName serves on the passed socket of that name among two (real socket activation)', { timeout: 30_000 }, async () => {
+  const script = `(async () => {
+  const app = require('fastify')();
+  await app.register(require('@node-systemd/fastify').default, { fdName: 'web site', watchdog: false });
+  app.get('/', async () => 'fastify');
+  await app.systemd.listen({ port: 1 });
+  console.log('ready');
+})()`;
+  assert.equal(await bodyFromNamedSocket(script, join(__dirname, '..')), 'fastify');
 });

@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import { join } from 'node:path';
+import { BAD_FD_NAMES, FD_NAME_RULE, bodyFromNamedSocket } from '../../../test/helpers/fd-name.js';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
@@ -93,4 +95,18 @@ test('success: serve(app, { http2 }) serves HTTP/2 over TLS, READY=1, and drains
     notifier.close();
     manager.close();
   }
+});
+
+test('failure: serve() rejects a bad fdName with ERR_NOTIFY_INVALID_OPTION naming the rule', () => {
+  for (const fdName of BAD_FD_NAMES) {
+    assert.throws(() => serve(new Koa(), { fdName: fdName as string, port: 0, handleSignals: false, watchdog: false }), (error: Error & { code?: string }) => error.code === 'ERR_NOTIFY_INVALID_OPTION' && FD_NAME_RULE.test(error.message), String(fdName));
+  }
+});
+
+test('success: serve() with fdName serves on the passed socket of that name among two (real socket activation)', { timeout: 30_000 }, async () => {
+  const script = `const Koa = require('koa');
+const app = new Koa();
+app.use((ctx) => { ctx.body = 'koa'; });
+require('@node-systemd/koa').serve(app, { fdName: 'web site', watchdog: false }).ready.then(() => console.log('ready'));`;
+  assert.equal(await bodyFromNamedSocket(script, join(__dirname, '..')), 'koa');
 });

@@ -2,6 +2,7 @@ import { NotifyError } from './errors.js';
 import { parseListenFds, systemdEnvironment, type ListenFd } from './env.js';
 import { loadNative, systemError, type SocketInfo } from './native.js';
 import { clusterMembership } from './cluster/membership.js';
+import { checkFdName } from './fdname.js';
 
 /**
  * Socket activation (sd_listen_fds(3)): the fds a socket unit, or the fd store,
@@ -50,14 +51,15 @@ function setCloexec(fds: readonly ListenFd[]): void {
  * only passed fd (undefined when there are none or several).
  */
 export function listenFd(name?: string): ListenFd | undefined {
+  if (name !== undefined) checkFdName(name, 'The fd name');
   const fds = listenFds();
   if (name === undefined) return fds.length === 1 ? fds[0] : undefined;
   return fds.find((fd) => fd.name === name);
 }
 
 export interface ListenFallback {
-  /** Which passed fd to use (FileDescriptorName=). Default: the only one. */
-  name?: string;
+  /** Which passed fd to use (its FileDescriptorName=). Default: the only one. */
+  fdName?: string;
   port?: number;
   host?: string;
   /** A unix socket path to listen on instead of a port. */
@@ -70,16 +72,17 @@ export type ListenTarget = { fd: number } | { port: number; host?: string } | { 
  * Options for `server.listen()`: the socket-activated fd when there is one,
  * otherwise the fallback port/host (or path). Works for node:http, Express, Koa.
  *
- * Which fd: the one named `fallback.name`; failing that, the only fd passed (one
+ * Which fd: the one named `fallback.fdName`; failing that, the only fd passed (one
  * socket cannot be mistaken, and a .socket unit without FileDescriptorName= names
  * it after the unit). Several fds and none with that name throws
  * ERR_NOTIFY_FD_NOT_FOUND rather than falling back: binding the port ourselves
  * would collide with the socket systemd holds.
  */
 export function listenOptions(fallback: ListenFallback = {}): ListenTarget {
+  const wanted = fallback.fdName === undefined ? undefined : checkFdName(fallback.fdName);
   const fds = listenFds();
   if (fds.length > 0) {
-    const chosen = (fallback.name === undefined ? undefined : fds.find((fd) => fd.name === fallback.name)) ?? (fds.length === 1 ? fds[0] : undefined);
+    const chosen = (wanted === undefined ? undefined : fds.find((fd) => fd.name === wanted)) ?? (fds.length === 1 ? fds[0] : undefined);
     if (chosen) {
       // A worker's fd numbers are the primary's, which checked them.
       if (!clusterMembership()) checkStreamSocket(chosen);
@@ -87,7 +90,7 @@ export function listenOptions(fallback: ListenFallback = {}): ListenTarget {
     }
     throw new NotifyError(
       'ERR_NOTIFY_FD_NOT_FOUND',
-      `${fds.length} fds were passed (${fds.map((fd) => `${fd.fd}=${JSON.stringify(fd.name)}`).join(', ')}) and none is named ${JSON.stringify(fallback.name)}; ` +
+      `${fds.length} fds were passed (${fds.map((fd) => `${fd.fd}=${JSON.stringify(fd.name)}`).join(', ')}) and none is named ${JSON.stringify(wanted)}; ` +
         'set FileDescriptorName= in the .socket unit or ask for one of these names.',
     );
   }

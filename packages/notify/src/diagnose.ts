@@ -8,6 +8,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { DEFAULT_FD_NAME, DEFAULT_WATCHDOG_FRACTION } from './defaults.js';
 import { isNotifyError } from './errors.js';
+import { checkFdName } from './fdname.js';
 import { readProcess, wrapperAt } from './diagnostics.js';
 import { parseListenFds, parseNotifySocket, parseWatchdog, systemdEnvironment, type EnvironmentSnapshot } from './env.js';
 
@@ -106,6 +107,7 @@ function listenFds(env: EnvironmentSnapshot, pid: number, fdName: string): Diagn
 
 /** Everything found, worst first; [] when all is well. Reads only the environment snapshot and /proc. */
 export function diagnose(options: DiagnoseOptions = {}): Diagnosis[] {
+  const fdName = options.fdName === undefined ? DEFAULT_FD_NAME : checkFdName(options.fdName);
   const env = options.env ?? systemdEnvironment();
   const pid = options.pid ?? process.pid;
   const proc = options.proc ?? '/proc';
@@ -113,7 +115,7 @@ export function diagnose(options: DiagnoseOptions = {}): Diagnosis[] {
     ...notifySocket(env, proc),
     ...(env.NOTIFY_SOCKET === undefined ? [] : parent(options.ppid ?? process.ppid, proc)),
     ...watchdog(env, pid, options.watchdogFraction ?? DEFAULT_WATCHDOG_FRACTION),
-    ...listenFds(env, pid, options.fdName ?? DEFAULT_FD_NAME),
+    ...listenFds(env, pid, fdName),
   ];
   const order = { error: 0, warning: 1, info: 2 };
   return found.sort((a, b) => order[a.severity] - order[b.severity]);

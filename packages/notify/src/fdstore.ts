@@ -4,7 +4,8 @@ import type { ListenFd } from './env.js';
 import { listenFds } from './activation.js';
 import { defaultNotifier } from './default-notifier.js';
 import type { Notifier } from './notifier.js';
-import { FDNAME, FDPOLL, FDSTORE, FDSTOREREMOVE, isValidFdName, type FieldValue } from './protocol.js';
+import { FDNAME, FDPOLL, FDSTORE, FDSTOREREMOVE, type FieldValue } from './protocol.js';
+import { checkFdName } from './fdname.js';
 
 /**
  * The fd store (FileDescriptorStoreMax= > 0): the manager keeps fds for the
@@ -13,17 +14,11 @@ import { FDNAME, FDPOLL, FDSTORE, FDSTOREREMOVE, isValidFdName, type FieldValue 
  * without a .socket unit, where systemd keeps the store across restarts.
  */
 export interface StoreOptions {
-  /** The FDNAME= to store under (printable ASCII, no ":", at most 255). */
-  name: string;
+  /** The FDNAME= to store under (1 to 255 printable ASCII characters, no ":"). */
+  fdName: string;
   /** false sends FDPOLL=0: the manager will not drop the fd on POLLHUP/POLLERR. */
   poll?: boolean;
   notifier?: Notifier;
-}
-
-function checkName(name: string): void {
-  if (typeof name !== 'string' || !isValidFdName(name)) {
-    throw new NotifyError('ERR_NOTIFY_INVALID_FIELD', `FDNAME=${JSON.stringify(name)} is invalid: expected 1 to 255 printable ASCII characters without ":".`);
-  }
 }
 
 /** The listening fd of a server, if it has one (it must be listening). */
@@ -34,29 +29,33 @@ export function serverFd(server: Server): number | undefined {
 
 /** FDSTORE=1 + FDNAME= with the fds. Resolves false when not supervised. */
 export async function storeFds(fds: readonly number[], options: StoreOptions): Promise<boolean> {
-  checkName(options?.name);
-  const fields: Array<[string, FieldValue]> = [[FDSTORE, '1'], [FDNAME, options.name]];
+  const fields: Array<[string, FieldValue]> = [[FDSTORE, '1'], [FDNAME, checkFdName(options?.fdName)]];
   if (options.poll === false) fields.push([FDPOLL, '0']);
   return (options.notifier ?? defaultNotifier()).notify(fields, { fds });
 }
 
 /** Stores a listening server's socket under `name`. */
-export function storeServer(server: Server, name: string, options: Omit<StoreOptions, 'name'> = {}): Promise<boolean> {
+export function storeServer(server: Server, name: string, options: Omit<StoreOptions, 'fdName'> = {}): Promise<boolean> {
+  try {
+    checkFdName(name, 'The fd name');
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const fd = serverFd(server);
   if (fd === undefined) {
     return Promise.reject(new NotifyError('ERR_NOTIFY_INVALID_FDS', `Cannot store the server under ${JSON.stringify(name)}: it is not listening on an fd of its own.`));
   }
-  return storeFds([fd], { ...options, name });
+  return storeFds([fd], { ...options, fdName: name });
 }
 
 /** The fds passed back from the store under `name` (after a restart). */
 export function storedFds(name: string): ListenFd[] {
-  checkName(name);
+  checkFdName(name, 'The fd name');
   return listenFds().filter((fd) => fd.name === name);
 }
 
 /** FDSTOREREMOVE=1 + FDNAME=: the manager closes every stored fd of that name. */
 export async function removeStoredFds(name: string, notifier: Notifier = defaultNotifier()): Promise<boolean> {
-  checkName(name);
+  checkFdName(name, 'The fd name');
   return notifier.notify([[FDSTOREREMOVE, '1'], [FDNAME, name]]);
 }

@@ -1,4 +1,5 @@
 import { NotifyError } from './errors.js';
+import { FDNAME_RULE, isValidFdName } from './fdname.js';
 
 /**
  * The sd_notify wire format: one datagram of `KEY=VALUE` lines (sd_notify(3)).
@@ -9,8 +10,6 @@ import { NotifyError } from './errors.js';
 
 /** systemd reads notification datagrams into a PIPE_BUF-sized buffer. */
 export const MAX_DATAGRAM_BYTES = 4096;
-/** FDNAME= is at most 255 printable ASCII characters without ':'. */
-export const MAX_FDNAME_LENGTH = 255;
 
 /** Tells the manager that start-up (or a reload) is finished. */
 export const READY = 'READY';
@@ -84,14 +83,9 @@ const busErrorName: Validator = (value, key) => {
 
 const fdName: Validator = (value, key) => {
   if (!isValidFdName(value)) {
-    invalid(key, value, `expected 1 to ${MAX_FDNAME_LENGTH} printable ASCII characters without ":"`);
+    invalid(key, value, `expected ${FDNAME_RULE}`);
   }
 };
-
-/** What systemd accepts as FDNAME= / FileDescriptorName=. */
-export function isValidFdName(name: string): boolean {
-  return name.length > 0 && name.length <= MAX_FDNAME_LENGTH && /^[\x20-\x39\x3b-\x7e]+$/.test(name);
-}
 
 const validators: Record<string, Validator> = {
   [READY]: exactly('1'),

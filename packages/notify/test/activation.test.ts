@@ -34,7 +34,7 @@ test('no-op: not socket-activated: no fds, and listenOptions() falls back to the
   assert.deepEqual(listenFds(), []);
   assert.equal(listenFd(), undefined);
   assert.equal(listenFd('http'), undefined);
-  assert.deepEqual(listenOptions({ port: 8080, host: '127.0.0.1', name: 'http' }), { port: 8080, host: '127.0.0.1' });
+  assert.deepEqual(listenOptions({ port: 8080, host: '127.0.0.1', fdName: 'http' }), { port: 8080, host: '127.0.0.1' });
   assert.deepEqual(listenOptions({ port: 8080 }), { port: 8080 });
   assert.deepEqual(listenOptions({ path: '/run/app.sock' }), { path: '/run/app.sock' });
   assert.throws(() => listenOptions({ port: 70_000 }), (e) => isNotifyError(e, 'ERR_NOTIFY_INVALID_OPTION'));

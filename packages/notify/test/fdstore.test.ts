@@ -51,7 +51,7 @@ test('success: poll: false adds FDPOLL=0; removeStoredFds sends FDSTOREREMOVE=1 
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
   try {
-    await storeFds([serverFd(server)!], { name: 'web', poll: false, notifier });
+    await storeFds([serverFd(server)!], { fdName: 'web', poll: false, notifier });
     assert.deepEqual((await manager.waitFor('FDSTORE')).assignments, [['FDSTORE', '1'], ['FDNAME', 'web'], ['FDPOLL', '0']]);
     await removeStoredFds('web', notifier);
     assert.deepEqual((await manager.waitFor('FDSTOREREMOVE')).assignments, [['FDSTOREREMOVE', '1'], ['FDNAME', 'web']]);
@@ -85,10 +85,11 @@ test('failure: FDNAME with ":" is rejected before anything is sent', async () =>
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
   try {
-    await assert.rejects(storeFds([serverFd(server)!], { name: 'web:1', notifier }), rejects('ERR_NOTIFY_INVALID_FIELD'));
-    await assert.rejects(removeStoredFds('', notifier), rejects('ERR_NOTIFY_INVALID_FIELD'));
-    assert.throws(() => storedFds('a:b'), rejects('ERR_NOTIFY_INVALID_FIELD'));
-    await assert.rejects(storeFds([], { name: 'web', notifier }), rejects('ERR_NOTIFY_INVALID_FDS'));
+    await assert.rejects(storeFds([serverFd(server)!], { fdName: 'web:1', notifier }), rejects('ERR_NOTIFY_INVALID_OPTION'));
+    await assert.rejects(storeServer(server, 'web:1', { notifier }), rejects('ERR_NOTIFY_INVALID_OPTION'));
+    await assert.rejects(removeStoredFds('', notifier), rejects('ERR_NOTIFY_INVALID_OPTION'));
+    assert.throws(() => storedFds('a:b'), rejects('ERR_NOTIFY_INVALID_OPTION'));
+    await assert.rejects(storeFds([], { fdName: 'web', notifier }), rejects('ERR_NOTIFY_INVALID_FDS'));
     manager.drainQueue();
     assert.equal(manager.messages.length, 0);
   } finally {

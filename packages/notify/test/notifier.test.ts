@@ -67,7 +67,7 @@ for (const abstract of [false, true]) {
       assert.ok(Array.isArray(pipe));
       const [readFd, writeFd] = pipe;
       try {
-        assert.equal(await storeFds([writeFd], { name: 'pipe', poll: false, notifier }), true);
+        assert.equal(await storeFds([writeFd], { fdName: 'pipe', poll: false, notifier }), true);
         const message = await manager.waitFor('FDSTORE');
         assert.deepEqual(message.assignments, [['FDSTORE', '1'], ['FDNAME', 'pipe'], ['FDPOLL', '0']]);
         assert.equal(message.fds.length, 1);

@@ -7,9 +7,10 @@ import type { Notifier } from '../notifier.js';
 import { STATUS, STOPPING } from '../protocol.js';
 import { startWatchdog, type Watchdog, type WatchdogOptions } from '../watchdog.js';
 import { drainServers, type DrainResult } from './drain.js';
-import { storeServer } from '../fdstore.js';
-import type { ListenFallback } from '../activation.js';
-import { listenAsync, resolveListen, whenListening } from './listen.js';
+import { serverFd, storeServer } from '../fdstore.js';
+import type { ListenFallback, ListenTarget } from '../activation.js';
+import { checkFdName } from '../fdname.js';
+import { listenAsync, resolveListen, unixPathOf, whenListening } from './listen.js';
 import { checkOptions, type LifecycleOptions, type ResolvedOptions } from './options.js';
 import { ReloadRunner } from './reload.js';
 import { ServerSet } from './servers.js';
@@ -18,7 +19,6 @@ import { StatusReporter, formatCounts } from './status.js';
 import { ExitPolicy } from './exit.js';
 import { asError, createLog, type Log } from './log.js';
 import { UnhealthyError, checkHealth } from '../watchdog.js';
-import { DEFAULT_FD_NAME } from '../defaults.js';
 import { reportNativeOnce } from '../native.js';
 import { explainNotifyFailure, findWrapper } from '../diagnostics.js';
 import { warnIfNotReady } from '../readiness.js';
@@ -135,15 +135,33 @@ export class Lifecycle extends EventEmitter {
 
   /**
    * Attaches the server and listens: on the socket systemd passed under
-   * `fallback.name` (or the only one passed) when there is one, else on the
-   * fallback port/host or path. With `fdStore`, the listening socket is then
-   * stored in systemd under that name (default "http"), so that after a restart
-   * the same name finds it again. Rejects on EADDRINUSE and the like.
+   * `fallback.fdName` (default: the `fdName` option, "http"; or the only one
+   * passed) when there is one, else on the fallback port/host or path. With
+   * `fdStore`, the listening socket is then stored in systemd under that name, so
+   * that after a restart the same name finds it again. Rejects on EADDRINUSE and
+   * the like.
    */
   async listen(server: Server, fallback: ListenFallback = {}): Promise<void> {
     this.addServer(server);
-    await listenAsync(server, resolveListen(server, fallback));
-    await this.storeListener(server, fallback.name);
+    await listenAsync(server, this.listenTarget(server, fallback));
+    await this.storeListener(server, fallback.fdName);
+  }
+
+  /**
+   * For a framework that must call its own listen() (Fastify): what to pass it,
+   * chosen as listen() chooses (`{ fd }` of the passed socket, else the
+   * fallback's port/host or path). STATUS= then says the socket was passed.
+   */
+  listenTarget(server: Server, fallback: ListenFallback = {}): ListenTarget {
+    return resolveListen(server, { ...fallback, fdName: fallback.fdName ?? this.options.fdName });
+  }
+
+  /**
+   * The path (or @abstract name) of the unix socket a server listens on, for a
+   * socket received as an fd: Node's server.address() is null for it.
+   */
+  unixPath(server: Server): string | undefined {
+    return unixPathOf(serverFd(server));
   }
 
   /**
@@ -151,7 +169,8 @@ export class Lifecycle extends EventEmitter {
    * under `name` (default "http"); a no-op otherwise. listen() calls it; adapters
    * whose framework listens itself call it once listening.
    */
-  async storeListener(server: Server, name = DEFAULT_FD_NAME): Promise<void> {
+  async storeListener(server: Server, name = this.options.fdName): Promise<void> {
+    checkFdName(name, 'The fd name');
     if (this.options.fdStore) await this.status.send(() => storeServer(server, name, { notifier: this.notifier }));
   }
 

@@ -7,7 +7,7 @@ import { serverFd } from '../fdstore.js';
 export type ListenTarget = ReturnType<typeof listenOptions>;
 
 /**
- * The options for server.listen(): the fd systemd passed under `fallback.name`
+ * The options for server.listen(): the fd systemd passed under `fallback.fdName`
  * (or the only one), else the fallback port/host or path. Remembers the fd's
  * origin for STATUS=.
  */
@@ -39,11 +39,6 @@ export function describeServer(server: Server): string {
   else if (address) where = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
   else where = unixPathOf(serverFd(server)) ?? 'an unnamed socket';
   return origin ? `${where} (${origin})` : where;
-}
-
-/** The path of a unix socket the server listens on when Node cannot tell (a passed fd). */
-export function socketPathOf(server: Server): string | undefined {
-  return unixPathOf(serverFd(server));
 }
 
 /** The path (or @abstract name) a unix socket fd is bound to, if any. */

@@ -1,7 +1,8 @@
 import { NotifyError } from '../errors.js';
 import type { Notifier } from '../notifier.js';
 import type { WatchdogOptions } from '../watchdog.js';
-import { DEFAULT_GRACE_PERIOD_MS } from '../defaults.js';
+import { DEFAULT_FD_NAME, DEFAULT_GRACE_PERIOD_MS } from '../defaults.js';
+import { checkFdName } from '../fdname.js';
 import { defaultLogger, type LifecycleLogger } from './log.js';
 
 /**
@@ -43,6 +44,8 @@ export interface LifecycleOptions {
   watchdog?: Omit<WatchdogOptions, 'notifier' | 'healthCheck' | 'onError'> | false;
   /** Store each listening socket in systemd's fd store under its name after listen() (FileDescriptorStoreMax= > 0). Default false. */
   fdStore?: boolean;
+  /** The FileDescriptorName= of the passed socket to listen on, and the name it is stored under with `fdStore`. Default "http". */
+  fdName?: string;
   /** How long to wait for the manager's answer to the final BARRIER=1, in ms. Default 1000. */
   barrierTimeoutMs?: number;
   /** Where the lifecycle's own messages go (drain started, forced, warnings, errors). Default: warnings and errors as process warnings, info silent. */
@@ -56,7 +59,7 @@ export interface LifecycleOptions {
 type Required<T, K extends keyof T> = T & { [P in K]-?: Exclude<T[P], undefined> };
 export type ResolvedOptions = Required<
   LifecycleOptions,
-  'handleSignals' | 'gracePeriodMs' | 'shutdownDelayMs' | 'idleLingerMs' | 'forcedExitCode' | 'fdStore' | 'barrierTimeoutMs' | 'logger' | 'exitProcess'
+  'handleSignals' | 'gracePeriodMs' | 'shutdownDelayMs' | 'idleLingerMs' | 'forcedExitCode' | 'fdStore' | 'fdName' | 'barrierTimeoutMs' | 'logger' | 'exitProcess'
 > & { exit: 'auto' | 'always' | false };
 
 function invalid(message: string): never {
@@ -103,6 +106,7 @@ export function checkOptions(options: LifecycleOptions): ResolvedOptions {
     barrierTimeoutMs: milliseconds('barrierTimeoutMs', options.barrierTimeoutMs, 1000, 1),
     forcedExitCode,
     fdStore: options.fdStore ?? false,
+    fdName: options.fdName === undefined ? DEFAULT_FD_NAME : checkFdName(options.fdName),
     logger,
     exitProcess: options.exitProcess ?? ((code) => process.exit(code)),
   };

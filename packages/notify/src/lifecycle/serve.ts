@@ -2,9 +2,9 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { SecureServerOptions } from 'node:http2';
 import { NotifyError } from '../errors.js';
+import { checkFdName } from '../fdname.js';
 import { createLifecycle, type Lifecycle } from './lifecycle.js';
 import type { ListenFallback } from '../activation.js';
-import { DEFAULT_FD_NAME } from '../defaults.js';
 import type { LifecycleOptions } from './options.js';
 import { probeHandler, type ProbePaths } from './probes.js';
 
@@ -15,8 +15,6 @@ export interface ServeOptions extends LifecycleOptions {
   host?: string;
   /** A unix socket path to bind instead of a port when systemd passed no socket. */
   path?: string;
-  /** The FileDescriptorName= of the passed socket to listen on. Default "http". */
-  fdName?: string;
   /** Attach to this lifecycle instead of creating one (the lifecycle options are then ignored). */
   lifecycle?: Lifecycle;
   /** Answer readiness and liveness probes before the app: true for /readyz and /livez, or the paths. Default off. */
@@ -41,22 +39,23 @@ export interface Served {
  * else on port/host or path, attached to the lifecycle, READY=1 when listening.
  */
 export function serveHttp(handler: RequestListener, options: ServeOptions = {}): Served {
-  const { port, host, path, fdName, lifecycle: given, probes, https, http2, ...lifecycleOptions } = options;
+  const { port, host, path, lifecycle: given, probes, https, http2, ...lifecycleOptions } = options;
+  const { fdName } = options;
   if (https !== undefined && http2 !== undefined) {
     throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', 'Give either the https or the http2 option, not both.');
-  }
-  if (fdName !== undefined && (typeof fdName !== 'string' || fdName === '')) {
-    throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `The fdName option must be a non-empty string (a FileDescriptorName=), got ${JSON.stringify(fdName)}.`);
   }
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) {
     throw new NotifyError('ERR_NOTIFY_INVALID_OPTION', `The port option must be an integer from 0 to 65535, got ${String(port)}.`);
   }
+  // A new lifecycle checks every option, fdName included; an attached one was made without this fdName.
+  if (given && fdName !== undefined) checkFdName(fdName);
   const lifecycle = given ?? createLifecycle(lifecycleOptions);
   const answer = probes ? probeHandler(lifecycle, probes) : undefined;
   const listener: RequestListener = answer ? (req, res) => answer(req, res) || handler(req, res) : handler;
   const server = createFor(listener, https, http2);
-  const fallback: ListenFallback = path === undefined ? { port: port ?? 3000, name: fdName ?? DEFAULT_FD_NAME } : { path, name: fdName ?? DEFAULT_FD_NAME };
+  const fallback: ListenFallback = path === undefined ? { port: port ?? 3000 } : { path };
   if (host !== undefined) fallback.host = host;
+  if (fdName !== undefined) fallback.fdName = fdName;
   const ready = lifecycle.listen(server, fallback).then(() => lifecycle.ready());
   return { server, lifecycle, ready };
 }

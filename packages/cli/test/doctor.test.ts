@@ -6,7 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { doctor, main, parseSystemctlCat, parseUnitText } from '../src/index.js';
+import { doctor } from '../src/index.js';
+import { main } from '../src/cli.js';
+import { parseSystemctlCat } from '../src/systemd.js';
+import { parseUnitText } from '../src/unit-file.js';
 import { timeSpanMs } from '../src/unit-file.js';
 
 const hasAnalyze = !spawnSync('systemd-analyze', ['--version']).error;

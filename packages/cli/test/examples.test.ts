@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { doctor, main } from '../src/index.js';
+import { doctor } from '../src/index.js';
+import { main } from '../src/cli.js';
 import { words } from '../src/unit-file.js';
 
 const examples = path.resolve(__dirname, '../../../examples');

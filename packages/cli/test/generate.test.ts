@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_GRACE_PERIOD_MS } from '@node-systemd/notify';
-import { doctor, main } from '../src/index.js';
+import { doctor } from '../src/index.js';
+import { main } from '../src/cli.js';
 
 const hasAnalyze = !spawnSync('systemd-analyze', ['--version']).error;
 

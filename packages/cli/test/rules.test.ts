@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { doctor, rules } from '../src/index.js';
+import { doctor, rules } from '../src/doctor.js';
 
 const fixtures = path.join(__dirname, 'fixtures', 'rules');
 

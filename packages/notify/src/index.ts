@@ -12,16 +12,39 @@ import type { NotifyAccess, SendOptions } from './notifier.js';
 import type { NotifyFields } from './protocol.js';
 
 export { NotifyError, isNotifyError, type NotifyErrorCode } from './errors.js';
-export * from './protocol.js';
-export { Notifier, monotonicUsec, type NotifierOptions, type NotifyAccess, type SendOptions } from './notifier.js';
+export {
+  READY,
+  RELOADING,
+  STOPPING,
+  STATUS,
+  ERRNO,
+  BUSERROR,
+  MAINPID,
+  WATCHDOG,
+  WATCHDOG_USEC,
+  EXTEND_TIMEOUT_USEC,
+  MONOTONIC_USEC,
+  FDSTORE,
+  FDSTOREREMOVE,
+  FDNAME,
+  FDPOLL,
+  BARRIER,
+  NOTIFYACCESS,
+  EXIT_STATUS,
+  encodeMessage,
+  decodeMessage,
+  toStatusLine,
+  type FieldValue,
+  type NotifyFields,
+  type EncodedMessage,
+} from './protocol.js';
+export { Notifier, type NotifierOptions, type NotifyAccess, type SendOptions } from './notifier.js';
 export {
   parseNotifySocket,
   parseWatchdog,
   parseListenFds,
   systemdEnvironment,
   keepEnvironment,
-  LISTEN_FDS_START,
-  MAX_TIMER_MS,
   type NotifyAddress,
   type WatchdogSettings,
   type ListenFd,

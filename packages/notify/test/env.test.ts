@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { isNotifyError, parseListenFds, parseNotifySocket, parseWatchdog, LISTEN_FDS_START, MAX_TIMER_MS } from '../src/index.js';
+import { isNotifyError, parseListenFds, parseNotifySocket, parseWatchdog } from '../src/index.js';
+import { LISTEN_FDS_START, MAX_TIMER_MS } from '../src/env.js';
 import { fixture, childEnv, collect, nodeArgs, repoRoot } from './helpers.js';
 import { spawn } from 'node:child_process';
 

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { encodeJournalEntry, escapeFieldName, isNotifyError, isValidFieldName, MAX_JOURNAL_FIELDS, type JournalFields } from '../src/index.js';
+import { encodeJournalEntry, escapeFieldName, isNotifyError, isValidFieldName, type JournalFields } from '../src/index.js';
+import { MAX_JOURNAL_FIELDS } from '../src/journal/fields.js';
 import { decodeJournalEntry } from '../src/testing/index.js';
 
 const RUNS = { numRuns: 1000 };

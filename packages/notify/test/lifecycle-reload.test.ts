@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
-import { monotonicUsec } from '../src/index.js';
+import { monotonicUsec } from '../src/notifier.js';
 import { get, indexOf, rig } from './lifecycle-helpers.js';
 
 test('success: reload() sends RELOADING=1 with MONOTONIC_USEC, runs the function, then READY=1', { timeout: 20_000 }, async () => {

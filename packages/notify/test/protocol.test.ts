@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { KNOWN_KEYS, MAX_DATAGRAM_BYTES, decodeMessage, encodeMessage, isNotifyError, toStatusLine, type FieldValue } from '../src/index.js';
+import { decodeMessage, encodeMessage, isNotifyError, toStatusLine, type FieldValue } from '../src/index.js';
+import { KNOWN_KEYS, MAX_DATAGRAM_BYTES } from '../src/protocol.js';
 
 const rejects = (code: string) => (error: unknown) => isNotifyError(error) && error.code === code;
 

@@ -9,5 +9,5 @@
  */
 import journalTransport from './transport.js';
 
-export { journal, levelToPriority, type JournalDestination, type JournalDestinationOptions } from './destination.js';
+export { journal, type JournalDestination, type JournalDestinationOptions } from './destination.js';
 export default journalTransport;

@@ -38,6 +38,8 @@ test('failure: a bad value names the variable (ERR_NOTIFY_INVALID_OPTION)', () =
     ['NODE_SYSTEMD_GRACE_MS', '-1', /NODE_SYSTEMD_GRACE_MS="-1"/],
     ['NODE_SYSTEMD_FORCED_EXIT_CODE', '256', /from 0 to 255/],
     ['NODE_SYSTEMD_FDSTORE', 'yes', /NODE_SYSTEMD_FDSTORE="yes" must be 1 \(on\) or 0 \(off\)/],
+    ['NODE_SYSTEMD_FDNAME', 'http, a:b', /Each name in NODE_SYSTEMD_FDNAME must be a FileDescriptorName= of 1 to 255 printable ASCII characters without ":", got "a:b"/],
+    ['NODE_SYSTEMD_FDNAME', `http,${'x'.repeat(256)}`, /Each name in NODE_SYSTEMD_FDNAME must be a FileDescriptorName=/],
   ];
   for (const [name, value, message] of cases) {
     assert.throws(() => registerOptions({ [name]: value }), (error: NodeJS.ErrnoException) => error.code === 'ERR_NOTIFY_INVALID_OPTION' && message.test(error.message));

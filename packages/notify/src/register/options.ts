@@ -1,4 +1,5 @@
 import { NotifyError } from '../errors.js';
+import { checkFdName } from '../fdname.js';
 
 /**
  * The register entry's options: environment variables, since the app's code is
@@ -47,7 +48,7 @@ export function registerOptions(env: NodeJS.ProcessEnv = process.env): RegisterO
     idleLingerMs: integer(env, 'NODE_SYSTEMD_IDLE_LINGER_MS', 250),
     forcedExitCode: integer(env, 'NODE_SYSTEMD_FORCED_EXIT_CODE', 1, 255),
     eventLoopMaxMs: integer(env, 'NODE_SYSTEMD_EVENT_LOOP_MAX_MS', 1000),
-    fdNames: names === undefined || names === '' ? undefined : names.split(',').map((name) => name.trim()).filter(Boolean),
+    fdNames: names === undefined || names === '' ? undefined : names.split(',').map((name) => name.trim()).filter(Boolean).map((name) => checkFdName(name, 'Each name in NODE_SYSTEMD_FDNAME')),
     fdStore: flag(env, 'NODE_SYSTEMD_FDSTORE'),
     unusedWarningMs: integer(env, 'NODE_SYSTEMD_UNUSED_WARNING_MS', 5000),
   };

@@ -2,7 +2,6 @@
 // adapter, for the overhead and start-up sections:
 //
 //   node hello-app.mjs <http|express|koa|fastify> <plain|ours>
-//   node hello-app.mjs http tracker-probe
 //
 // Listens on 127.0.0.1:$PORT (0 = any) and prints "listening <port> <abs ms>",
 // abs ms being performance.timeOrigin + performance.now(). With the adapter it
@@ -40,16 +39,6 @@ switch (framework) {
       announce(served.server);
     } else {
       const server = http.createServer(handler);
-      if (mode === 'tracker-probe') {
-        // A probe for the overhead section, not an adapter: only the kind of
-        // per-request bookkeeping a drain needs (a Set and a 'close' listener per
-        // response), to tell how much of the adapter's cost it accounts for.
-        const responses = new Set();
-        server.prependListener('request', (req, res) => {
-          responses.add(res);
-          res.once('close', () => responses.delete(res));
-        });
-      }
       server.listen(PORT, HOST, () => announce(server));
     }
     break;

@@ -90,79 +90,82 @@ function pin(server, cpu) {
   return server;
 }
 
+const ROLES = ['plain', 'ours', 'control'];
+
+/**
+ * One set of fresh server processes (plain, ours, and a second plain one as the
+ * control), warmed up, then `rounds` rounds with the order rotated each round.
+ * Two identical processes can differ by a percent or two for as long as they
+ * live (JIT decisions, memory layout), so a figure is only as good as the number
+ * of process sets behind it.
+ */
+async function measureSet(fw, env, opts, rounds, firstRound) {
+  const servers = {};
+  try {
+    for (const role of ROLES) servers[role] = pin(await startServer('hello-app.mjs', [fw.id, role === 'ours' ? 'ours' : 'plain'], { env }), SERVER_CPU);
+    for (let i = 0; i < 2; i++) for (const role of ROLES) await load(servers[role].port, opts);
+    const runs = [];
+    for (let i = 0; i < rounds; i++) {
+      const order = ROLES.map((_, k) => ROLES[(k + firstRound + i) % ROLES.length]);
+      const round = {};
+      for (const role of order) round[role] = await measured(servers[role], opts);
+      runs.push(round);
+    }
+    return runs;
+  } finally {
+    for (const server of Object.values(servers)) await server.stop();
+  }
+}
+
 export async function run({ log, setup, quick }) {
   const opts = { connections: 10, durationS: 1 };
   pinned = availableParallelism() > 1 && pinPid(process.pid, LOAD_CPU);
-  const pairs = quick ? 3 : 12;
+  const sets = quick ? 1 : 4;
+  const roundsPerSet = 3;
+  const pairs = sets * roundsPerSet;
   const manager = await FakeNotifyManager.start({});
   // As under systemd: notifications on, the watchdog at 30 s (pings every 15 s).
   const env = { ...manager.env(), WATCHDOG_USEC: '30000000', PORT: '0' };
   const results = [];
   try {
     for (const fw of FRAMEWORKS) {
-      let plain;
-      let ours;
+      const runs = [];
       try {
-        plain = pin(await startServer('hello-app.mjs', [fw.id, 'plain'], { env }), SERVER_CPU);
-        ours = pin(await startServer('hello-app.mjs', [fw.id, 'ours'], { env }), SERVER_CPU);
+        for (let set = 0; set < sets; set++) runs.push(...(await measureSet(fw, env, opts, roundsPerSet, set)));
       } catch (error) {
-        await plain?.stop();
         results.push({ ...fw, skipped: String(error.message ?? error).slice(0, 300) });
         log(`overhead ${fw.id}: skipped: ${error.message ?? error}`);
         continue;
       }
-      try {
-        // A control: a second, identical plain server, measured in the same pairs.
-        // Its ratio to the first is what this measurement reads when nothing differs.
-        const control = pin(await startServer('hello-app.mjs', [fw.id, 'plain'], { env }), SERVER_CPU);
-        // Warm-up (JIT, sockets), alternating too.
-        for (let i = 0; i < 2; i++) {
-          await load(plain.port, opts);
-          await load(ours.port, opts);
-          await load(control.port, opts);
-        }
-        const runs = [];
-        for (let i = 0; i < pairs; i++) {
-          // A-B-C, B-C-A, C-A-B, ...: each round runs back to back, so all see the same background load.
-          const order = ['plain', 'ours', 'control'].map((_, k, all) => all[(k + i) % all.length]);
-          const pair = {};
-          for (const which of order) pair[which] = await measured(which === 'plain' ? plain : which === 'ours' ? ours : control, opts);
-          runs.push(pair);
-        }
-        await control.stop();
-        const total = (which, key) => runs.reduce((a, p) => a + p[which][key], 0);
-        const cpuPerReq = (which) => (total(which, 'cpuMs') * 1000) / total(which, 'requests');
-        const row = {
-          ...fw,
-          pairs,
-          plainRps: median(runs.map((p) => p.plain.rps)),
-          oursRps: median(runs.map((p) => p.ours.rps)),
-          plainP99: median(runs.map((p) => p.plain.p99)),
-          oursP99: median(runs.map((p) => p.ours.p99)),
-          rpsRatios: runs.map((p) => p.ours.rps / p.plain.rps),
-          p99Ratios: runs.map((p) => p.ours.p99 / p.plain.p99),
-          plainCpuUs: cpuPerReq('plain'),
-          oursCpuUs: cpuPerReq('ours'),
-          errors: runs.reduce((a, p) => a + p.plain.errors + p.ours.errors, 0),
-        };
-        row.rpsRatio = median(row.rpsRatios);
-        row.p99Ratio = median(row.p99Ratios);
-        row.controlCpuUs = cpuPerReq('control');
-        // "Without" is both plain servers together: two baselines halve the chance that one unlucky server decides the ratio.
-        row.withoutCpuUs = ((total('plain', 'cpuMs') + total('control', 'cpuMs')) * 1000) / (total('plain', 'requests') + total('control', 'requests'));
-        row.cpuCapacityRatio = row.withoutCpuUs / row.oursCpuUs;
-        row.controlCapacityRatio = row.plainCpuUs / row.controlCpuUs;
-        results.push(row);
-        log(`overhead ${fw.id}: ${Math.round(row.plainRps)} vs ${Math.round(row.oursRps)} req/s (ratio ${row.rpsRatio.toFixed(3)}, IQR ${iqr(row.rpsRatios)}), p99 ratio ${row.p99Ratio.toFixed(3)}, CPU ${row.plainCpuUs.toFixed(2)} vs ${row.oursCpuUs.toFixed(2)} µs/request (control ${row.controlCpuUs.toFixed(2)})`);
-      } finally {
-        await plain.stop();
-        await ours.stop();
-      }
+      const total = (which, key) => runs.reduce((a, p) => a + p[which][key], 0);
+      const cpuPerReq = (which) => (total(which, 'cpuMs') * 1000) / total(which, 'requests');
+      const row = {
+        ...fw,
+        pairs,
+        plainRps: median(runs.map((p) => p.plain.rps)),
+        oursRps: median(runs.map((p) => p.ours.rps)),
+        plainP99: median(runs.map((p) => p.plain.p99)),
+        oursP99: median(runs.map((p) => p.ours.p99)),
+        rpsRatios: runs.map((p) => p.ours.rps / p.plain.rps),
+        p99Ratios: runs.map((p) => p.ours.p99 / p.plain.p99),
+        plainCpuUs: cpuPerReq('plain'),
+        oursCpuUs: cpuPerReq('ours'),
+        errors: runs.reduce((a, p) => a + p.plain.errors + p.ours.errors, 0),
+      };
+      row.rpsRatio = median(row.rpsRatios);
+      row.p99Ratio = median(row.p99Ratios);
+      row.controlCpuUs = cpuPerReq('control');
+      // "Without" is both plain servers together: two baselines halve the chance that one unlucky server decides the ratio.
+      row.withoutCpuUs = ((total('plain', 'cpuMs') + total('control', 'cpuMs')) * 1000) / (total('plain', 'requests') + total('control', 'requests'));
+      row.cpuCapacityRatio = row.withoutCpuUs / row.oursCpuUs;
+      row.controlCapacityRatio = row.plainCpuUs / row.controlCpuUs;
+      results.push(row);
+      log(`overhead ${fw.id}: ${Math.round(row.plainRps)} vs ${Math.round(row.oursRps)} req/s (ratio ${row.rpsRatio.toFixed(3)}, IQR ${iqr(row.rpsRatios)}), p99 ratio ${row.p99Ratio.toFixed(3)}, CPU ${row.plainCpuUs.toFixed(2)} vs ${row.oursCpuUs.toFixed(2)} µs/request (control ${row.controlCpuUs.toFixed(2)})`);
     }
   } finally {
     manager.close();
   }
-  return { section: 'overhead', setup, ...opts, pairs, pinned, results };
+  return { section: 'overhead', setup, ...opts, pairs, sets, pinned, results };
 }
 
 export function render(result) {

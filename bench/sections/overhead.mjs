@@ -171,7 +171,7 @@ export async function run({ log, setup, quick }) {
 export function render(result) {
   const lines = ['## 3. Overhead per request', ''];
   const placement = result.pinned ? 'the servers pinned to one core and the load generator to the other (taskset)' : 'no CPU pinning';
-  lines.push(setupLine(result.setup, `autocannon 9.0.0 in the runner process, ${result.connections} connections, ${result.pairs} rounds of ${result.durationS} s runs against three servers up at once (plain, ours, and a second plain one as the control), each a child process, the order rotated every round; ${placement}; throughput and p99 ratios per round, then the median; p99 from every response time (autocannon's own histogram is in whole ms); CPU from /proc/PID/stat of each server over all rounds; NOTIFY_SOCKET set (fake manager) and WATCHDOG_USEC=30 s`));
+  lines.push(setupLine(result.setup, `autocannon 9.0.0 in the runner process, ${result.connections} connections, ${result.pairs} rounds of ${result.durationS} s runs against three servers up at once (plain, ours, and a second plain one as the control), each a child process, fresh processes every ${result.pairs / (result.sets ?? 1)} rounds (${result.sets ?? 1} sets of the three), the order rotated every round; ${placement}; throughput and p99 ratios per round, then the median; p99 from every response time (autocannon's own histogram is in whole ms); CPU from /proc/PID/stat of each server over all rounds; NOTIFY_SOCKET set (fake manager) and WATCHDOG_USEC=30 s`));
   lines.push('');
   const rows = result.results.map((r) => r.skipped
     ? [r.label, r.ours, `skipped: ${r.skipped}`, '', '', '', '', '', '', '', '', '']

@@ -7,8 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { bootContainer, canBootContainer, ensureTrixieRoot } from '../harness/container.mjs';
-import { exampleApp, get, inContainer, installExample, pickPort, recordResults, repo, resetUnits, restartsDuring, runLoad, sleep, watchProps } from './lib.mjs';
+import { bootSuiteContainer, exampleApp, get, inContainer, installExample, pickPort, recordResults, repo, resetUnits, restartsDuring, runLoad, sleep } from './lib.mjs';
 
 const RELOADS = 5;
 const CONNECTIONS = 10;
@@ -37,11 +36,9 @@ export function defineClusterSuite({ systemd = '252', frameworks = ['fastify', '
     let skip = false;
 
     before(async () => {
-      const probe = await canBootContainer();
-      if (!probe.ok) return (skip = `cannot boot a container: ${probe.reason}`);
-      if (systemd === '257') await ensureTrixieRoot({ log: (l) => console.log(`[trixie] ${l}`) });
-      c = await bootContainer({ name: `nsd-e2e-cluster-${systemd}-${process.pid}`, systemd, bind: [repo], bootTimeoutMs: 90_000 });
-      console.log(`# container: systemd ${c.systemdVersion}, booted in ${c.bootMs} ms (${c.state})`);
+      const booted = await bootSuiteContainer('cluster', systemd);
+      if (booted.skip) return (skip = booted.skip);
+      c = booted.c;
     });
 
     after(async () => {

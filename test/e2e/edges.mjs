@@ -7,8 +7,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
-import { bootContainer, canBootContainer, ensureTrixieRoot } from '../harness/container.mjs';
-import { TEST_HOOKS_ENV, get, here, inContainer, mountRepo, pickPort, portFree, recordResults, repo, restartsDuring, runLoad, sleep, watchProps } from './lib.mjs';
+import { bootSuiteContainer, get, here, inContainer, mountRepo, pickPort, portFree, recordResults, repo, restartsDuring, runLoad, sleep, TEST_HOOKS_ENV, watchProps } from './lib.mjs';
 
 const FIXTURES = '/opt/fixtures';
 // The fd store and notify-reload run the real examples (HELLO_FDSTORE=1, HELLO_RELOAD_MS=N)
@@ -38,11 +37,9 @@ export function defineEdgeSuite({ systemd = '252', loadSeconds = 15, restarts = 
     let skip = false;
 
     before(async () => {
-      const probe = await canBootContainer();
-      if (!probe.ok) return (skip = `cannot boot a container: ${probe.reason}`);
-      if (systemd === '257') await ensureTrixieRoot({ log: (l) => console.log(`[trixie] ${l}`) });
-      c = await bootContainer({ name: `nsd-e2e-edges-${systemd}-${process.pid}`, systemd, bind: [repo], bootTimeoutMs: 90_000 });
-      console.log(`# container: systemd ${c.systemdVersion}, booted in ${c.bootMs} ms (${c.state})`);
+      const booted = await bootSuiteContainer('edges', systemd);
+      if (booted.skip) return (skip = booted.skip);
+      c = booted.c;
       await mountRepo(c);
       await c.exec(['ln', '-sfn', inContainer(path.join(here, 'fixtures')), FIXTURES], { check: true });
       for (const name of new Set([...fdStoreApps, RELOAD_APP])) {

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 
-import { bootContainer, canBootContainer, ensureTrixieRoot } from '../harness/container.mjs';
-import { exampleApp, get, inContainer, installExample, mountRepo, pickPort, repo, resetUnits } from './lib.mjs';
+import { bootSuiteContainer, exampleApp, get, inContainer, installExample, mountRepo, pickPort, repo, resetUnits } from './lib.mjs';
 import path from 'node:path';
 
 const APP = path.join(repo, 'test', 'e2e', 'fixtures', 'journal-app.cjs');
@@ -45,11 +44,9 @@ for (const systemd of ['252', '257']) {
     const result = async (mode) => JSON.parse(await c.readFile(`/run/journal-e2e/result-${mode}.json`));
 
     before(async () => {
-      const probe = await canBootContainer();
-      if (!probe.ok) return (skip = `cannot boot a container: ${probe.reason}`);
-      if (systemd === '257') await ensureTrixieRoot({ log: (l) => console.log(`[trixie] ${l}`) });
-      c = await bootContainer({ name: `nsd-e2e-journal-${systemd}-${process.pid}`, systemd, bind: [repo], bootTimeoutMs: 90_000 });
-      console.log(`# container: systemd ${c.systemdVersion}, booted in ${c.bootMs} ms (${c.state})`);
+      const booted = await bootSuiteContainer('journal', systemd);
+      if (booted.skip) return (skip = booted.skip);
+      c = booted.c;
       await mountRepo(c);
     });
 

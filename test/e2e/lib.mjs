@@ -6,6 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bootContainer, canBootContainer, ensureTrixieRoot } from '../harness/container.mjs';
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, '../..');
@@ -46,6 +47,20 @@ export function exampleApp(name) {
  * when the clone lives under /tmp, /var/tmp, /home or /root (a CI checkout might).
  * So it is bound again, read-only, at /srv/nsd-repo, which no sandboxing option hides.
  */
+/**
+ * Boots the container of one suite (after fetching the systemd 257 root when
+ * asked for), the repository bound in: `{ c }`, or `{ skip }` saying why this
+ * machine cannot boot one.
+ */
+export async function bootSuiteContainer(suite, systemd) {
+  const probe = await canBootContainer();
+  if (!probe.ok) return { skip: `cannot boot a container: ${probe.reason}` };
+  if (systemd === '257') await ensureTrixieRoot({ log: (line) => console.log(`[trixie] ${line}`) });
+  const c = await bootContainer({ name: `nsd-e2e-${suite}-${systemd}-${process.pid}`, systemd, bind: [repo], bootTimeoutMs: 90_000 });
+  console.log(`# container: systemd ${c.systemdVersion}, booted in ${c.bootMs} ms (${c.state})`);
+  return { c };
+}
+
 export const REPO_IN_CONTAINER = '/srv/nsd-repo';
 
 export async function mountRepo(c) {

@@ -11,8 +11,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { bootContainer, canBootContainer, ensureTrixieRoot } from '../harness/container.mjs';
-import { get, inContainer, mountRepo, pickPort, recordResults, repo, resetUnits, restartsDuring, runLoad } from './lib.mjs';
+import { bootSuiteContainer, get, inContainer, mountRepo, pickPort, recordResults, repo, resetUnits, restartsDuring, runLoad } from './lib.mjs';
 
 const habits = path.join(repo, 'test', 'integration', 'fixtures', 'habits');
 const APP_DIR = '/opt/habit';
@@ -69,11 +68,9 @@ function defineHabitSuite({ systemd, contrast }) {
     let skip = false;
 
     before(async () => {
-      const probe = await canBootContainer();
-      if (!probe.ok) return (skip = `cannot boot a container: ${probe.reason}`);
-      if (systemd === '257') await ensureTrixieRoot({ log: (line) => console.log(`[trixie] ${line}`) });
-      c = await bootContainer({ name: `nsd-e2e-register-${systemd}-${process.pid}`, systemd, bind: [repo], bootTimeoutMs: 90_000 });
-      console.log(`# container: systemd ${c.systemdVersion}, booted in ${c.bootMs} ms (${c.state})`);
+      const booted = await bootSuiteContainer('register', systemd);
+      if (booted.skip) return (skip = booted.skip);
+      c = booted.c;
       await mountRepo(c);
       await c.exec(['ln', '-sfn', inContainer(habits), APP_DIR], { check: true });
     });

@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   // Requests that reach an open keep-alive connection while closing are still served.
   // Under systemd each log line is a journal entry (REQ_ID on a request's lines); JSON lines in a terminal.
   const app = Fastify({ return503OnClosing: false, logger: { stream: journal() } });
-  // The watchdog pings only while this says true (for example: await db.ping()).
+  // Each watchdog ping waits on this: resolving is healthy; false, a throw or a timeout withholds the ping.
   await app.register(systemd, { healthCheck: async () => true });
   app.get('/', async () => 'Hello World!');
   await app.systemd.listen({ port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? '127.0.0.1' });

@@ -13,7 +13,7 @@ app.use(async (ctx) => {
   if (ctx.path === '/') ctx.body = 'Hello World!';
 });
 
-// The watchdog pings only while healthCheck says true (for example: await db.ping()).
+// Each watchdog ping waits on healthCheck: resolving is healthy; false, a throw or a timeout withholds the ping.
 const { ready } = serve(app, { port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? '127.0.0.1', healthCheck: async () => true });
 ready.catch((error: unknown) => {
   log.error(error);

@@ -44,8 +44,8 @@ export async function bodyFromNamedSocket(script: string, cwd: string): Promise<
   const env = { ...process.env };
   for (const name of ['NODE_TEST_CONTEXT', 'NODE_OPTIONS', 'NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID']) delete env[name];
   const child = spawnWithListenFds(process.execPath, ['-e', script], [
-    { fd: serverFd(admin)!, name: 'admin' },
-    { fd: serverFd(web)!, name: 'web site' },
+    { fd: serverFd(admin)!, fdName: 'admin' },
+    { fd: serverFd(web)!, fdName: 'web site' },
   ], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));

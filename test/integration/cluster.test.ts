@@ -63,7 +63,7 @@ async function startPrimary(
     how === 'activate'
       ? spawn(SOCKET_ACTIVATE, ['-l', `127.0.0.1:${port}`, '--fdname=http', ...setenv, process.execPath, primaryScript], { stdio })
       : how.fds
-        ? spawnWithListenFds(process.execPath, [primaryScript], how.fds.map((fd) => ({ fd, name: 'http' })), { env: { ...process.env, ...all }, stdio })
+        ? spawnWithListenFds(process.execPath, [primaryScript], how.fds.map((fd) => ({ fd, fdName: 'http' })), { env: { ...process.env, ...all }, stdio })
         : spawn(process.execPath, [primaryScript], { env: { ...process.env, ...all, PORT: String(port) }, stdio });
   const lines: string[] = [];
   const wakers = new Set<() => void>();

@@ -22,7 +22,7 @@ for (const framework of selected) {
       first.child.kill('SIGTERM');
       assert.equal((await first.exited).code, 0);
       // The restart: the stored fd comes back as fd 3 with LISTEN_FDNAMES=http.
-      second = spawnWithListenFds(process.execPath, [join(__dirname, 'fixtures', 'app.cjs')], [{ fd: stored.fds[0]!, name: 'http' }], {
+      second = spawnWithListenFds(process.execPath, [join(__dirname, 'fixtures', 'app.cjs')], [{ fd: stored.fds[0]!, fdName: 'http' }], {
         env: { ...process.env, ...manager.env(), FRAMEWORK: framework, NODE_OPTIONS: '' },
         stdio: ['ignore', 'pipe', 'inherit'],
       });

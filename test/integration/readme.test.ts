@@ -54,7 +54,7 @@ for (const readme of readmes) {
       const holder = createServer();
       await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
       const { port } = holder.address() as AddressInfo;
-      const child = spawnWithListenFds(process.execPath, [file], [{ fd: serverFd(holder)!, name: 'http' }], {
+      const child = spawnWithListenFds(process.execPath, [file], [{ fd: serverFd(holder)!, fdName: 'http' }], {
         env: { ...process.env, ...manager.env(), NODE_OPTIONS: '' },
         stdio: ['ignore', 'ignore', 'inherit'],
       });

@@ -150,7 +150,7 @@ test('register: NODE_SYSTEMD_FDSTORE=1 stores the socket the app bound; after a 
     first.child.kill('SIGTERM');
     assert.equal((await first.exited).code, 0);
     // The restart: the stored fd comes back as fd 3 "http"; the app still says listen(PORT).
-    second = spawnWithListenFds(process.execPath, [...IMPORT, join(habits, 'http.cjs')], [{ fd: stored.fds[0]!, name: 'http' }], {
+    second = spawnWithListenFds(process.execPath, [...IMPORT, join(habits, 'http.cjs')], [{ fd: stored.fds[0]!, fdName: 'http' }], {
       cwd: habits,
       env: { ...process.env, ...manager.env(), PORT: String(port), NODE_OPTIONS: '' },
       stdio: ['ignore', 'ignore', 'inherit'],

@@ -71,7 +71,7 @@ for (const runtime of RUNTIMES) {
     passed.listen(0, '127.0.0.1');
     await once(passed, 'listening');
     const passedPort = passed.address().port;
-    const child = spawnWithListenFds(binary, runtime.args('child.cjs'), [{ fd: passed._handle.fd, name: 'http' }], {
+    const child = spawnWithListenFds(binary, runtime.args('child.cjs'), [{ fd: passed._handle.fd, fdName: 'http' }], {
       cwd: app,
       env: cleanEnv({ ...manager.env(), WATCHDOG_USEC: '2000000', DENO_NO_UPDATE_CHECK: '1', DENO_DIR: path.join(cacheDir, 'deno-dir') }),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -43,7 +43,7 @@ test('no-op: not socket-activated: no fds, and listenOptions() falls back to the
 test('success: a child given LISTEN_FDS serves HTTP on fd 3, with FD_CLOEXEC set and LISTEN_* removed', async () => {
   const server = await listening();
   const port = (server.address() as AddressInfo).port;
-  const child = spawnWithListenFds(process.execPath, nodeArgs(fixture('serve.ts'), ['http']), [{ fd: serverFd(server)!, name: 'http' }], {
+  const child = spawnWithListenFds(process.execPath, nodeArgs(fixture('serve.ts'), ['http']), [{ fd: serverFd(server)!, fdName: 'http' }], {
     cwd: repoRoot,
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -69,7 +69,7 @@ test('success: a child given LISTEN_FDS serves HTTP on fd 3, with FD_CLOEXEC set
 
 test('success: one passed fd under another name (a .socket unit without FileDescriptorName=) is still used', async () => {
   const server = await listening();
-  const child = spawnWithListenFds(process.execPath, nodeArgs(fixture('serve.ts'), ['http']), [{ fd: serverFd(server)!, name: 'hello.socket' }], {
+  const child = spawnWithListenFds(process.execPath, nodeArgs(fixture('serve.ts'), ['http']), [{ fd: serverFd(server)!, fdName: 'hello.socket' }], {
     cwd: repoRoot,
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,7 +85,7 @@ test('success: one passed fd under another name (a .socket unit without FileDesc
 
 test('failure: several passed fds and none with the name asked for is ERR_NOTIFY_FD_NOT_FOUND, not a silent port bind', async () => {
   const [a, b] = [await listening(), await listening()];
-  const child = spawnWithListenFds(process.execPath, nodeArgs(fixture('serve.ts'), ['http']), [{ fd: serverFd(a)!, name: 'admin' }, { fd: serverFd(b)!, name: 'metrics' }], {
+  const child = spawnWithListenFds(process.execPath, nodeArgs(fixture('serve.ts'), ['http']), [{ fd: serverFd(a)!, fdName: 'admin' }, { fd: serverFd(b)!, fdName: 'metrics' }], {
     cwd: repoRoot,
     env: childEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -140,7 +140,7 @@ test('failure: a passed datagram socket is refused by listenOptions() with ERR_N
   const native = loadNative();
   const dgram = native.socket();
   try {
-    const child = spawnWithListenFds(process.execPath, nodeArgs(fixture('serve.ts'), ['http']), [{ fd: dgram, name: 'http' }], {
+    const child = spawnWithListenFds(process.execPath, nodeArgs(fixture('serve.ts'), ['http']), [{ fd: dgram, fdName: 'http' }], {
       cwd: repoRoot,
       env: childEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],

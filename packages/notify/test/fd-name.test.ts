@@ -64,6 +64,7 @@ test('failure: every public entry that takes an fd name rejects a bad one with E
       await assert.rejects(removeStoredFds(name, notifier), invalidOption, `removeStoredFds, ${label}`);
       assert.throws(() => storedFds(name), invalidOption, `storedFds, ${label}`);
       assert.throws(() => diagnose({ fdName: name, env: {} }), invalidOption, `diagnose, ${label}`);
+      assert.throws(() => spawnWithListenFds('/bin/true', [], [{ fd: serverFd(server)!, fdName: name }]), invalidOption, `spawnWithListenFds, ${label}`);
       // The raw field is checked by the same rule, as a field (a number is sent as its digits).
       if (typeof bad === 'string') await assert.rejects(notifier.notify([['FDSTOREREMOVE', '1'], ['FDNAME', String(bad)]]), (error) => isNotifyError(error, 'ERR_NOTIFY_INVALID_FIELD'), `notify FDNAME=, ${label}`);
     }
@@ -108,8 +109,8 @@ for (const entry of ['serveHttp', 'lifecycle.listen', 'listenOptions']) {
     const web = await listeningServer();
     const { port } = web.address() as AddressInfo;
     const child = spawnWithListenFds(process.execPath, nodeArgs(fixture('fd-name.ts'), [entry, 'web site']), [
-      { fd: serverFd(admin)!, name: 'admin' },
-      { fd: serverFd(web)!, name: 'web site' },
+      { fd: serverFd(admin)!, fdName: 'admin' },
+      { fd: serverFd(web)!, fdName: 'web site' },
     ], { cwd: repoRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       assert.deepEqual(await firstJsonLine(child), { listening: entry });

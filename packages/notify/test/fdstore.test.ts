@@ -26,7 +26,7 @@ test('success: a stored listening socket comes back through the manager and stil
     server.close();
     await once(server, 'close');
     // The next instance gets the stored fd back as LISTEN_FDS with its FDNAME, as after a restart.
-    child = spawnWithListenFds(process.execPath, nodeArgs(fixture('serve.ts'), ['web']), [{ fd: message.fds[0]!, name: 'web' }], {
+    child = spawnWithListenFds(process.execPath, nodeArgs(fixture('serve.ts'), ['web']), [{ fd: message.fds[0]!, fdName: 'web' }], {
       cwd: repoRoot,
       env: childEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -43,7 +43,7 @@ test('success: the README main snippet runs as written: READY on the activated s
     mkdirSync(join(dir, 'node_modules', '@node-systemd'), { recursive: true });
     symlinkSync(packageDir, join(dir, 'node_modules', '@node-systemd', 'notify'));
     writeFileSync(join(dir, 'app.mjs'), mainSnippet());
-    const child = spawnWithListenFds(process.execPath, [join(dir, 'app.mjs')], [{ fd: serverFd(listener)!, name: 'http' }], {
+    const child = spawnWithListenFds(process.execPath, [join(dir, 'app.mjs')], [{ fd: serverFd(listener)!, fdName: 'http' }], {
       cwd: dir,
       env: childEnv({ ...manager.env(), WATCHDOG_USEC: '1000000' }),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,8 +10,13 @@ import { spawnWithListenFds } from '@node-systemd/notify/testing';
 /** Refused: empty, a ":" (the LISTEN_FDNAMES separator), too long, a control character, not ASCII, not a string. */
 export const BAD_FD_NAMES: readonly unknown[] = ['', 'web:1', 'x'.repeat(256), 'tab\there', 'café', 42];
 
-/** The message every refusal carries. */
-export const FD_NAME_RULE = /fdName option must be a FileDescriptorName= of 1 to 255 printable ASCII characters without ":"/;
+/** A refusal of a bad fdName: ERR_NOTIFY_INVALID_OPTION, with a message naming systemd's rule. */
+export function isFdNameRefusal(error: unknown): boolean {
+  return (
+    (error as { code?: unknown } | null)?.code === 'ERR_NOTIFY_INVALID_OPTION' &&
+    /fdName option must be a FileDescriptorName= of 1 to 255 printable ASCII characters without ":"/.test((error as Error).message)
+  );
+}
 
 async function listening(): Promise<Server> {
   const server = createServer().listen(0, '127.0.0.1');
